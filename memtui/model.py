@@ -1,0 +1,1172 @@
+"""The memory manager of a simulated ESX host (memory-model.md).
+
+`Host` holds the host's settings and the state of every VM as numpy arrays, one element per VM,
+and advances in steps of `spec.STEP_S` simulated seconds. Every guest-physical page of a
+powered-on VM is in one of the states of the spec's section 1:
+
+    memsize = untouched + private + shared + balloon + swapped + zipped
+
+Resident (granted) memory is kept per content kind (zero pages, content-family pages, intra-VM
+duplicates, unique pages) and, within each kind, as unscanned, hashed-in-a-large-page or
+shareable (scanned and in small pages). Sharing figures are derived from that state at every
+step, so the host's conservation equation holds by construction:
+
+    managed = free + sum(consumed + overhead + compression cache)
+
+The module imports no UI toolkit.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from memtui import spec, tables
+from memtui.config import Event, HostConfig, Profile, VMConfig, Workload, format_clock
+from memtui.metrics import HostMetrics, LogEvent, Snapshot, VMMetrics
+
+Z, F, D, U = 0, 1, 2, 3  # content kinds: zero, family, duplicate, unique
+
+# What acts on a VM now (bits of Host.action)
+ACT_BALLOON = 1
+ACT_DEFLATE = 2
+ACT_ZIP = 4
+ACT_SWAP = 8
+ACT_BLOCKED = 16
+ACT_SHARE_BEFORE_SWAP = 32
+ACT_LIMIT = 64
+ACT_SWAP_IN = 128
+
+# Why a target is what it is (Host.bound)
+BOUND_DEMAND = 0  # not overcommitted, or the VM's demand is below its fair share
+BOUND_RESERVATION = 1
+BOUND_SHARES = 2  # between its bounds: set by shares, activity and the idle tax
+BOUND_LIMIT = 3
+
+VM_SETTING_KEYS = (
+    "memory_mb", "vcpus", "reservation_mb", "limit_mb", "shares", "tools", "max_balloon_mb",
+    "page_sharing", "power", "content_family",
+)
+WORKLOAD_KEYS = ("touched_pct", "active_mb", "zero_pct", "family_pct", "dup_pct", "boot_s", "schedule")
+
+
+class AdmissionError(Exception):
+    """A power-on or reservation change refused by admission control."""
+
+    def __init__(self, vm: str, message: str, shortfall_mb: float):
+        super().__init__(message)
+        self.vm = vm
+        self.shortfall_mb = shortfall_mb
+
+
+class SettingError(ValueError):
+    """A setting change that breaks a rule of the model."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The inputs and outcome of a VM's last target decision, for explanations."""
+
+    vm: str
+    t: float  # when the targets were last computed
+    state: str
+    overcommitted: bool
+    shares: float
+    active_mb: float  # the host's estimate used
+    tau: float  # the idle tax rate applied to this VM
+    k: float  # the cost of an idle page relative to an active one, 1 / (1 - tau)
+    rho: float  # adjusted shares per MB at the target (inf when the target is 0)
+    lower_mb: float  # min(reservation, demand)
+    upper_mb: float  # demand: touched memory up to min(memsize, limit), in consumed terms
+    target_mb: float
+    bound: int  # BOUND_*
+    available_mb: float  # memory the targets share out
+    free_target_mb: float  # free memory the targets aim to keep
+    action: int  # ACT_* bits acting on the VM now
+    reservation_mb: float
+    limit_mb: float | None
+    consumed_mb: float
+
+
+_FLOAT_FIELDS = (
+    "memsize", "reservation", "limit", "shares", "overhead", "balloon_cap", "untouched", "large",
+    "balloon", "swapped", "swapped_act", "zipped", "zipped_act", "act_slow", "act_fast", "act_cur",
+    "sample_acc", "sample_elapsed", "active_true", "power_on_t", "boot_s", "touch_goal",
+    "target", "balloon_tgt", "swap_tgt", "swap_in_rate", "swap_out_rate", "zip_rate", "unzip_rate",
+    "next_schedule_t", "d_rho", "d_tau", "d_k", "d_lo", "d_hi", "d_active", "reserved_touched",
+)
+_INT_FIELDS = ("family", "bound", "action")
+_BOOL_FIELDS = ("on", "tools", "pshare", "blocked")
+
+
+class Host:
+    """A simulated ESX host. Build one with `Host.from_profile(profile)`."""
+
+    # ---------------------------------------------------------------- construction
+
+    def __init__(self, host: HostConfig, advanced: dict[str, int] | None = None,
+                 vms: list[VMConfig] | None = None, events: list[Event] | None = None):
+        self.config = replace(host)
+        self.advanced: dict[str, int] = {n: s.default for n, s in spec.ADVANCED_SETTINGS.items()}
+        self.advanced.update(advanced or {})
+        self.vms: list[VMConfig] = []
+        self.t = 0.0
+        self.rng = np.random.default_rng(self.config.seed)
+        self.timeline: list[Event] = sorted(events or [], key=lambda e: e.at_s)
+        self._next_event = 0
+        self.log: list[LogEvent] = []
+        self.state = spec.STATE_HIGH
+        self.free_mb = 0.0
+        self._families: list[str] = []
+        self._rebalance = True
+        self._last_balance_t = -1e18
+        self.d_t = 0.0
+        self.d_state = spec.STATE_HIGH
+        self.d_overcommitted = False
+        self.d_available = 0.0
+        self.d_free_target = 0.0
+        self.d_lambda = 0.0
+        self.revision = 0  # bumps on every change of settings, for observers
+        self._zero_all()
+        for vm in vms or []:
+            self._append_vm(copy.deepcopy(vm))
+        self._derive()
+        for i, vm in enumerate(self.vms):
+            if vm.power == "on":
+                vm.power = "off"
+                try:
+                    self.power_on(vm.name)
+                except AdmissionError:
+                    pass
+        self._derive()
+        self._update_state()
+        self._apply_due_events()
+
+    @classmethod
+    def from_profile(cls, profile: Profile) -> Host:
+        return cls(profile.host, profile.advanced, profile.vms, profile.events)
+
+    def to_profile(self, base: Profile | None = None) -> Profile:
+        """The host's current settings as a profile (keeping `base`'s document for saving)."""
+        defaults = {n: s.default for n, s in spec.ADVANCED_SETTINGS.items()}
+        named = set(base.advanced) if base else set()
+        advanced = {n: v for n, v in self.advanced.items() if n in named or v != defaults[n]}
+        return Profile(
+            host=replace(self.config),
+            vms=copy.deepcopy(self.vms),
+            advanced=advanced,
+            events=copy.deepcopy(self.timeline),
+            path=base.path if base else None,
+            document=base.document if base else None,
+        )
+
+    def fork(self) -> Host:
+        """An independent copy that can run ahead without touching this one."""
+        other = copy.copy(self)
+        for name in _FLOAT_FIELDS + _INT_FIELDS + _BOOL_FIELDS + ("res", "mix", "shr", "hsh"):
+            setattr(other, name, getattr(self, name).copy())
+        other.config = replace(self.config)
+        other.advanced = dict(self.advanced)
+        other.vms = copy.deepcopy(self.vms)
+        other.timeline = list(self.timeline)
+        other.log = list(self.log)
+        other._families = list(self._families)
+        other.rng = copy.deepcopy(self.rng)
+        return other
+
+    # ---------------------------------------------------------------- arrays
+
+    def _zero_all(self) -> None:
+        for name in _FLOAT_FIELDS:
+            setattr(self, name, np.zeros(0))
+        for name in _INT_FIELDS:
+            setattr(self, name, np.zeros(0, dtype=np.int64))
+        for name in _BOOL_FIELDS:
+            setattr(self, name, np.zeros(0, dtype=bool))
+        self.res = np.zeros((0, 4))
+        self.mix = np.zeros((0, 4))
+        self.shr = np.zeros((0, 3))
+        self.hsh = np.zeros((0, 3))
+
+    def _append_vm(self, vm: VMConfig) -> int:
+        for name in _FLOAT_FIELDS + _INT_FIELDS + _BOOL_FIELDS:
+            arr = getattr(self, name)
+            setattr(self, name, np.append(arr, np.zeros(1, dtype=arr.dtype)))
+        self.res = np.vstack([self.res, np.zeros((1, 4))])
+        self.mix = np.vstack([self.mix, np.zeros((1, 4))])
+        self.shr = np.vstack([self.shr, np.zeros((1, 3))])
+        self.hsh = np.vstack([self.hsh, np.zeros((1, 3))])
+        vm.power = vm.power if vm.power in ("on", "off") else "off"
+        self.vms.append(vm)
+        i = len(self.vms) - 1
+        self._load_settings(i)
+        self.untouched[i] = self.memsize[i]
+        self.next_schedule_t[i] = np.inf
+        return i
+
+    def _delete_index(self, i: int) -> None:
+        for name in _FLOAT_FIELDS + _INT_FIELDS + _BOOL_FIELDS + ("res", "mix", "shr", "hsh"):
+            setattr(self, name, np.delete(getattr(self, name), i, axis=0))
+        del self.vms[i]
+
+    def _family_id(self, family: str | None) -> int:
+        if not family:
+            return -1
+        if family not in self._families:
+            self._families.append(family)
+        return self._families.index(family)
+
+    def _load_settings(self, i: int) -> None:
+        """Copy VM i's settings into the arrays."""
+        vm = self.vms[i]
+        self.memsize[i] = vm.memory_mb
+        self.reservation[i] = vm.reservation_mb
+        self.limit[i] = vm.limit_effective_mb
+        self.shares[i] = vm.shares_value
+        self.tools[i] = vm.tools
+        self.pshare[i] = vm.page_sharing
+        self.family[i] = self._family_id(vm.content_family)
+        ov = tables.overhead_mb(self.config.esx_version, vm.memory_mb, vm.vcpus)
+        self.overhead[i] = ov.mb
+        self._load_balloon_cap(i)
+        wl = vm.workload
+        self.boot_s[i] = wl.boot_s
+        self.touch_goal[i] = vm.memory_mb * wl.touched_pct / 100.0
+        z, f, d = wl.zero_pct / 100, wl.family_pct / 100, wl.dup_pct / 100
+        self.mix[i] = (z, f, d, max(0.0, 1 - z - f - d))
+
+    def _load_balloon_cap(self, i: int) -> None:
+        vm = self.vms[i]
+        cap = vm.memory_mb * self.advanced["Mem.CtlMaxPercent"] / 100.0
+        if vm.max_balloon_mb is not None:
+            cap = min(cap, vm.max_balloon_mb)
+        self.balloon_cap[i] = cap
+
+    def index(self, name: str) -> int:
+        for i, vm in enumerate(self.vms):
+            if vm.name == name:
+                return i
+        raise KeyError(f"no VM named {name!r}")
+
+    # ---------------------------------------------------------------- thresholds
+
+    @property
+    def managed_mb(self) -> float:
+        return float(self.config.memory_mb - self.config.system_mb)
+
+    @property
+    def thresholds(self) -> tables.Thresholds:
+        return tables.thresholds(self.config.esx_version, self.config.memory_mb,
+                                 self.advanced["Mem.MinFreePct"])
+
+    def _state_floors(self) -> list[tuple[str, float]]:
+        """Each state with the free memory it needs, best first; the last state has none."""
+        th = self.thresholds
+        floors = [(spec.STATE_HIGH, th.high)]
+        if th.clear is not None:
+            floors.append((spec.STATE_CLEAR, th.clear))
+        floors += [(spec.STATE_SOFT, th.soft), (spec.STATE_HARD, th.hard), (spec.STATE_LOW, -np.inf)]
+        return floors
+
+    @property
+    def free_target_mb(self) -> float:
+        """Free memory the targets aim for: the high threshold (4.x, 5.x) or minFree, the clear
+        threshold (6.x, where the high state only governs large pages), plus a margin."""
+        return self.thresholds.min_free_mb * (1.0 + spec.FREE_TARGET_MARGIN)
+
+    @property
+    def salted(self) -> bool:
+        return self.config.esx_version == "6.x" and self.advanced["Mem.ShareForceSalting"] > 0
+
+    @property
+    def compression(self) -> bool:
+        return spec.version_at_least(self.config.esx_version, "4.1") and self.advanced["Mem.MemZipEnable"] == 1
+
+    @property
+    def large_pages(self) -> bool:
+        return self.config.mmu == "hardware" and self.advanced["Mem.AllocGuestLargePage"] == 1
+
+    def _tight(self) -> bool:
+        """Memory is tight enough to break large pages (soft or lower; below high in 6.x)."""
+        if self.config.esx_version == "6.x":
+            return self.state != spec.STATE_HIGH
+        return self.state in (spec.STATE_SOFT, spec.STATE_HARD, spec.STATE_LOW)
+
+    # ---------------------------------------------------------------- derived figures
+
+    def _derive(self) -> None:
+        """Recompute sharing, consumption and free memory from the state."""
+        on = self.on
+        R = self.res.sum(axis=1)
+        self.granted = R
+        shared_z = self.shr[:, Z] * on
+        shared_d = self.shr[:, D] * on
+        fam = self.family
+        elig = on & self.pshare & (fam >= 0) & (not self.salted)
+        shr_f = np.where(elig, self.shr[:, F], 0.0)
+        shared_f = np.zeros_like(shr_f)
+        common_f_share = np.zeros_like(shr_f)
+        if elig.any() and self._families:
+            nf = len(self._families)
+            idx = np.where(elig, fam, 0)
+            members = np.bincount(idx[elig], minlength=nf)
+            top1 = np.zeros(nf)
+            np.maximum.at(top1, idx[elig], shr_f[elig])
+            is_top = elig & (shr_f >= top1[idx])
+            n_top = np.bincount(idx[is_top], minlength=nf)
+            top2 = np.zeros(nf)
+            rest = elig & ~is_top
+            np.maximum.at(top2, idx[rest], shr_f[rest])
+            other = np.where(is_top & (n_top[idx] == 1), top2[idx], top1[idx])
+            other = np.where(members[idx] >= 2, other, 0.0)
+            shared_f = np.where(elig, np.minimum(shr_f, other), 0.0)
+            common = np.zeros(nf)
+            np.maximum.at(common, idx[elig], shared_f[elig])
+            total = np.bincount(idx[elig], weights=shared_f[elig], minlength=nf)
+            denom = np.where(total[idx] > 0, total[idx], 1.0)
+            common_f_share = np.where(elig, common[idx] * shared_f / denom, 0.0)
+        zero_total = shared_z.sum()
+        if self.salted:
+            common_z_share = np.where(shared_z > 0, spec.PAGE_MB, 0.0)
+        elif zero_total > 0:
+            common_z_share = spec.PAGE_MB * shared_z / zero_total
+        else:
+            common_z_share = np.zeros_like(shared_z)
+        common_z_share = np.minimum(common_z_share, shared_z)
+        common_d_share = shared_d / spec.DUP_COPIES
+        self.shared_zero = shared_z
+        self.shared_fam = shared_f
+        self.shared = shared_z + shared_f + shared_d
+        self.common_share = common_z_share + common_f_share + common_d_share
+        self.private = R - self.shared
+        self.consumed = self.private + self.common_share
+        self.zip_cache = self.zipped * spec.ZIP_RATIO
+        used = ((self.consumed + self.overhead + self.zip_cache) * on).sum()
+        self.free_mb = self.managed_mb - float(used)
+
+    # ---------------------------------------------------------------- state
+
+    def _update_state(self) -> bool:
+        floors = self._state_floors()
+        names = [s for s, _ in floors]
+        cur = names.index(self.state) if self.state in names else 0
+        free = self.free_mb
+        raw = next(i for i, (_, floor) in enumerate(floors) if free >= floor)
+        new = cur
+        if raw > cur:
+            new = raw
+        else:
+            while new > 0 and free >= floors[new - 1][1] * (1.0 + spec.STATE_RISE_MARGIN):
+                new -= 1
+        if new != cur or self.state not in names:
+            old = self.state
+            self.state = names[new]
+            if old != self.state:
+                self._emit("state", f"{old} -> {self.state}")
+                self._rebalance = True
+            return True
+        return False
+
+    def _emit(self, kind: str, message: str, vm: str | None = None) -> None:
+        self.log.append(LogEvent(self.t, kind, message, vm))
+
+    # ---------------------------------------------------------------- admission control
+
+    @property
+    def reserved_mb(self) -> float:
+        return float(((self.reservation + self.overhead) * self.on).sum())
+
+    @property
+    def unreserved_mb(self) -> float:
+        return self.managed_mb - self.reserved_mb
+
+    @property
+    def swap_files_mb(self) -> float:
+        return float(((self.memsize - self.reservation) * self.on).sum())
+
+    def admission_shortfall(self, vm: VMConfig, extra_reservation_mb: float | None = None) -> tuple[float, str]:
+        """(shortfall MB, message) for powering `vm` on now; (0, "") when it would be admitted."""
+        ov = tables.overhead_mb(self.config.esx_version, vm.memory_mb, vm.vcpus).mb
+        need = vm.reservation_mb + ov
+        unres = self.unreserved_mb
+        if need > unres + 1e-9:
+            short = need - unres
+            return short, (
+                f"cannot power on {vm.name}: needs {need:.2f} MB (reservation {vm.reservation_mb} + "
+                f"overhead {ov:.2f}) but only {unres:.2f} MB is unreserved; short by {short:.2f} MB"
+            )
+        swap = vm.memory_mb - vm.reservation_mb
+        room = self.config.datastore_free_mb - self.swap_files_mb
+        if swap > room + 1e-9:
+            short = swap - room
+            return short, (
+                f"cannot power on {vm.name}: its swap file needs {swap} MB but the datastore has "
+                f"{room:.0f} MB free; short by {short:.0f} MB"
+            )
+        return 0.0, ""
+
+    # ---------------------------------------------------------------- operations
+
+    def power_on(self, name: str) -> None:
+        i = self.index(name)
+        vm = self.vms[i]
+        if self.on[i]:
+            return
+        short, msg = self.admission_shortfall(vm)
+        if short > 0:
+            self._emit("admission", msg, vm.name)
+            raise AdmissionError(vm.name, msg, short)
+        vm.power = "on"
+        self._load_settings(i)
+        self._reset_vm(i)
+        self.on[i] = True
+        self.power_on_t[i] = self.t
+        self._refresh_workload(i)
+        self._emit("power", f"{vm.name} powered on (overhead {self.overhead[i]:.2f} MB)", vm.name)
+        self._changed()
+
+    def power_off(self, name: str) -> None:
+        i = self.index(name)
+        vm = self.vms[i]
+        if not self.on[i]:
+            return
+        vm.power = "off"
+        self.on[i] = False
+        self._reset_vm(i)
+        self._emit("power", f"{vm.name} powered off", vm.name)
+        self._changed()
+
+    def _reset_vm(self, i: int) -> None:
+        for name in ("large", "balloon", "swapped", "swapped_act", "zipped", "zipped_act", "act_slow",
+                     "act_fast", "act_cur", "sample_acc", "sample_elapsed", "target", "balloon_tgt",
+                     "swap_tgt", "swap_in_rate", "swap_out_rate", "zip_rate", "unzip_rate",
+                     "reserved_touched"):
+            getattr(self, name)[i] = 0.0
+        self.res[i] = 0.0
+        self.shr[i] = 0.0
+        self.hsh[i] = 0.0
+        self.untouched[i] = self.memsize[i]
+        self.blocked[i] = False
+        self.action[i] = 0
+
+    def _changed(self) -> None:
+        self._rebalance = True
+        self.revision += 1
+        self._derive()
+
+    def set_advanced(self, name: str, value: int) -> None:
+        s = spec.ADVANCED_SETTINGS.get(name)
+        if s is None:
+            raise SettingError(f"unknown advanced setting {name!r}")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SettingError(f"{name} takes a whole number from {s.minimum} to {s.maximum}")
+        if not s.minimum <= value <= s.maximum:
+            raise SettingError(f"{name} = {value} is out of range: {s.minimum} to {s.maximum}")
+        if not spec.version_at_least(self.config.esx_version, s.since):
+            raise SettingError(f"{name} exists from ESX {s.since} on; this host runs {self.config.esx_version}")
+        old = self.advanced[name]
+        self.advanced[name] = value
+        if name == "Mem.CtlMaxPercent":
+            for i in range(len(self.vms)):
+                self._load_balloon_cap(i)
+        self._emit("setting", f"{name}: {old} -> {value}")
+        self._changed()
+
+    def set_vm(self, name: str, **changes) -> None:
+        """Change a VM's settings (keys of VM_SETTING_KEYS). Raises SettingError or
+        AdmissionError; on error nothing changes."""
+        i = self.index(name)
+        vm = self.vms[i]
+        unknown = set(changes) - set(VM_SETTING_KEYS)
+        if unknown:
+            raise SettingError(f"unknown VM setting(s): {', '.join(sorted(unknown))}")
+        power = changes.pop("power", None)
+        new = replace(vm, **changes)
+        new.workload = vm.workload
+        if new.memory_mb <= 0:
+            raise SettingError("memory_mb must be above 0")
+        mx = spec.MAXIMUMS[self.config.esx_version]
+        if new.memory_mb > mx.memory_mb_per_vm:
+            raise SettingError(f"memory_mb {new.memory_mb} is past ESX {self.config.esx_version}'s "
+                               f"maximum of {mx.memory_mb_per_vm} MB per VM")
+        if not 1 <= new.vcpus <= mx.vcpus_per_vm:
+            raise SettingError(f"vcpus must be 1 to {mx.vcpus_per_vm} on ESX {self.config.esx_version}")
+        if self.on[i] and (new.memory_mb != vm.memory_mb or new.vcpus != vm.vcpus):
+            raise SettingError(f"{vm.name} is powered on: power it off to change its memory or vCPUs")
+        if "memory_mb" in changes and new.reservation_mb > new.memory_mb:
+            new.reservation_mb = new.memory_mb  # lowering memsize lowers the reservation with it
+        if new.reservation_mb < 0 or new.reservation_mb > new.memory_mb:
+            raise SettingError(f"reservation_mb must be 0 to memory_mb ({new.memory_mb})")
+        if new.limit_mb is not None and new.limit_mb < new.reservation_mb:
+            raise SettingError(f"limit_mb ({new.limit_mb}) must be at least the reservation ({new.reservation_mb})")
+        if isinstance(new.shares, str) and new.shares not in spec.SHARES_PER_MB:
+            raise SettingError("shares must be low, normal, high or a positive whole number")
+        if not isinstance(new.shares, str) and (isinstance(new.shares, bool) or new.shares <= 0):
+            raise SettingError("shares must be low, normal, high or a positive whole number")
+        if new.max_balloon_mb is not None and new.max_balloon_mb < 0:
+            raise SettingError("max_balloon_mb cannot be negative")
+        if self.on[i] and new.reservation_mb > vm.reservation_mb:
+            extra = new.reservation_mb - vm.reservation_mb
+            unres = self.unreserved_mb
+            if extra > unres + 1e-9:
+                msg = (f"cannot raise {vm.name}'s reservation to {new.reservation_mb} MB: needs {extra} MB "
+                       f"more but only {unres:.2f} MB is unreserved; short by {extra - unres:.2f} MB")
+                self._emit("admission", msg, vm.name)
+                raise AdmissionError(vm.name, msg, extra - unres)
+        diffs = [k for k in changes if getattr(vm, k) != getattr(new, k)]
+        if "memory_mb" in changes and new.reservation_mb != vm.reservation_mb:
+            diffs.append("reservation_mb")
+        self.vms[i] = new
+        self._load_settings(i)
+        if not self.on[i]:
+            self.untouched[i] = self.memsize[i]
+        if self.on[i] and not new.tools and vm.tools:
+            self.untouched[i] += self.balloon[i]  # the driver is gone: its pages go back to the guest
+            self.balloon[i] = 0.0
+        if self.on[i] and not new.page_sharing and vm.page_sharing:
+            self.shr[i] = 0.0
+            self.hsh[i] = 0.0
+        for k in diffs:
+            self._emit("setting", f"{vm.name}: {k} {getattr(vm, k)!s} -> {getattr(new, k)!s}", vm.name)
+        if power == "on":
+            self.power_on(name)
+        elif power == "off":
+            self.power_off(name)
+        elif power is not None:
+            raise SettingError("power must be on or off")
+        self._changed()
+
+    def set_workload(self, name: str, **changes) -> None:
+        i = self.index(name)
+        vm = self.vms[i]
+        unknown = set(changes) - set(WORKLOAD_KEYS)
+        if unknown:
+            raise SettingError(f"unknown workload key(s): {', '.join(sorted(unknown))}")
+        wl = replace(vm.workload, **changes)
+        if wl.active_mb is not None and not 0 <= wl.active_mb <= vm.memory_mb:
+            raise SettingError(f"active_mb must be 0 to memory_mb ({vm.memory_mb})")
+        for key in ("touched_pct", "zero_pct", "family_pct", "dup_pct"):
+            if not 0 <= getattr(wl, key) <= 100:
+                raise SettingError(f"{key} must be 0 to 100")
+        if wl.zero_pct + wl.family_pct + wl.dup_pct > 100:
+            raise SettingError("zero_pct + family_pct + dup_pct cannot exceed 100")
+        vm.workload = wl
+        self._load_settings(i)
+        if self.on[i]:
+            self._refresh_workload(i)
+        self._emit("workload", f"{vm.name}: " + ", ".join(f"{k} = {v}" for k, v in changes.items()), vm.name)
+        self._changed()
+
+    def add_vm(self, vm: VMConfig) -> None:
+        if any(v.name == vm.name for v in self.vms):
+            raise SettingError(f"a VM named {vm.name!r} exists already")
+        mx = spec.MAXIMUMS[self.config.esx_version]
+        if len(self.vms) >= mx.vms_per_host:
+            raise SettingError(f"ESX {self.config.esx_version} allows at most {mx.vms_per_host} VMs per host")
+        want_on = vm.power == "on"
+        vm = copy.deepcopy(vm)
+        vm.power = "off"
+        self._append_vm(vm)
+        self._emit("setting", f"{vm.name} added", vm.name)
+        self._changed()
+        if want_on:
+            self.power_on(vm.name)
+
+    def clone_vm(self, name: str, new_name: str) -> None:
+        src = self.vms[self.index(name)]
+        vm = copy.deepcopy(src)
+        vm.name = new_name
+        vm.power = "off"
+        self.add_vm(vm)
+
+    def remove_vm(self, name: str) -> None:
+        i = self.index(name)
+        if self.on[i]:
+            self.power_off(name)
+        self._delete_index(i)
+        self._emit("setting", f"{name} deleted", name)
+        self._changed()
+
+    def set_host(self, **changes) -> None:
+        """Change host settings that make sense on a running host."""
+        allowed = {"name", "datastore_free_mb", "swap_mb_per_s", "cpu_mhz", "cpu_cores"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise SettingError(f"cannot change {', '.join(sorted(unknown))} on a running host")
+        for k, v in changes.items():
+            self._emit("setting", f"host: {k} {getattr(self.config, k)} -> {v}")
+        self.config = replace(self.config, **changes)
+        self._changed()
+
+    # ---------------------------------------------------------------- workload bookkeeping
+
+    def _refresh_workload(self, i: int) -> None:
+        """Recompute VM i's true working set and when it next changes."""
+        vm = self.vms[i]
+        since = self.t - self.power_on_t[i]
+        new = vm.workload.active_at(vm.memory_mb, since)
+        self._set_active_true(i, new)
+        nxt = np.inf
+        for at_s, _ in vm.workload.schedule:
+            if at_s > since:
+                nxt = self.power_on_t[i] + at_s
+                break
+        self.next_schedule_t[i] = nxt
+
+    def _set_active_true(self, i: int, new: float) -> None:
+        old = self.active_true[i]
+        self.active_true[i] = new
+        if new < old:
+            scale = new / old if old > 0 else 0.0
+            self.swapped_act[i] *= scale
+            self.zipped_act[i] *= scale
+        elif new > old:
+            # The new working-set pages are drawn from the guest's data at random.
+            delta = new - old
+            data = self.res[i].sum() + self.swapped[i] + self.zipped[i]
+            if data > 0:
+                frac = min(1.0, delta / data)
+                self.swapped_act[i] += (self.swapped[i] - self.swapped_act[i]) * frac
+                self.zipped_act[i] += (self.zipped[i] - self.zipped_act[i]) * frac
+                # Part of the shared pages that join the working set is written: copy-on-write.
+                w = frac * spec.COW_WRITE_FRACTION
+                moved = self.shr[i] * w
+                self.shr[i] -= moved
+                self.res[i, :3] -= moved
+                self.res[i, U] += moved.sum()
+
+    # ---------------------------------------------------------------- simulation
+
+    def _apply_due_events(self) -> None:
+        while self._next_event < len(self.timeline) and self.timeline[self._next_event].at_s <= self.t:
+            ev = self.timeline[self._next_event]
+            self._next_event += 1
+            self.apply_event(ev)
+
+    def apply_event(self, ev: Event) -> None:
+        """Apply one timeline entry now; a refused change is logged, never raised."""
+        try:
+            if ev.vm is None:
+                for k, v in ev.set.items():
+                    self.set_advanced(k, v)
+            else:
+                if ev.set:
+                    self.set_vm(ev.vm, **ev.set)
+                if ev.workload:
+                    self.set_workload(ev.vm, **ev.workload)
+        except AdmissionError:
+            pass  # logged as an admission event already
+        except (SettingError, KeyError) as exc:
+            self._emit("setting", f"timeline change at {format_clock(ev.at_s)} refused: {exc}", ev.vm)
+
+    def run(self, seconds: float) -> None:
+        steps = int(round(seconds / spec.STEP_S))
+        for _ in range(steps):
+            self.step()
+
+    def step(self) -> None:
+        """Advance the host by one step (spec.STEP_S seconds)."""
+        dt = spec.STEP_S
+        on = self.on
+        n = len(self.vms)
+        if n == 0 or not on.any():
+            self.t += dt
+            self._derive()
+            self._update_state()
+            self._apply_due_events()
+            return
+        # Working-set schedules.
+        due = np.nonzero(on & (self.next_schedule_t <= self.t))[0]
+        for i in due:
+            self._refresh_workload(int(i))
+        if len(due):
+            self._derive()
+        budget = self.config.swap_mb_per_s * dt  # datastore throughput this step
+        since = self.t - self.power_on_t
+        booting = on & (since < self.boot_s)
+        lp_new = self.large_pages and not self._tight()
+        can_balloon = on & self.tools & ~booting & (self.advanced["Mem.CtlMaxPercent"] > 0)
+        limit_room = np.maximum(0.0, self.limit - self.consumed)
+        free_room = max(0.0, self.free_mb)
+        blocked = self.blocked
+        act = np.zeros(n, dtype=np.int64)
+        self.swap_out_rate = np.zeros(n)
+        self.zip_rate = np.zeros(n)
+
+        # 1. Faults on active pages that are compressed or swapped (blocked VMs wait).
+        runnable = on & ~blocked
+        unzip = np.where(runnable, np.minimum(self.zipped_act, spec.ZIP_RATE_MB_S * dt), 0.0)
+        swin_want = np.where(runnable, self.swapped_act, 0.0)
+        swin_total = swin_want.sum()
+        swin = swin_want * min(1.0, budget / swin_total) if swin_total > 0 else np.zeros(n)
+        back = unzip + swin
+        # Each page faulted in needs a free machine page (and room under the limit).
+        room = np.minimum(limit_room + (unzip * (1 - spec.ZIP_RATIO)), back)
+        total_back = room.sum()
+        if total_back > free_room and total_back > 0:
+            room *= free_room / total_back
+        scale = np.where(back > 0, room / np.where(back > 0, back, 1.0), 0.0)
+        unzip *= scale
+        swin *= scale
+        self.zipped -= unzip
+        self.zipped_act -= unzip
+        self.swapped -= swin
+        self.swapped_act -= swin
+        self._add_resident(unzip + swin, lp_new)
+        self.swap_in_rate = swin / dt
+        self.unzip_rate = unzip / dt
+        budget -= swin.sum()
+        free_room -= float((unzip * (1 - spec.ZIP_RATIO) + swin).sum())
+        limit_room -= unzip * (1 - spec.ZIP_RATIO) + swin
+        act |= np.where(swin > 0, ACT_SWAP_IN, 0)
+
+        # 2. The guest touches memory: during boot up to its touched share, afterwards it refills
+        # memory the balloon gave back, and it always touches its working set.
+        boot_frac = np.where(self.boot_s > 0, np.clip(since / np.where(self.boot_s > 0, self.boot_s, 1), 0, 1), 1.0)
+        goal = np.maximum(self.touch_goal * boot_frac, self.active_true)
+        goal = np.minimum(goal, self.memsize - self.balloon)
+        data = self.res.sum(axis=1) + self.swapped + self.zipped
+        want = np.maximum(0.0, goal - data)
+        boot_rate = np.where(self.boot_s > 0, self.touch_goal / np.where(self.boot_s > 0, self.boot_s, 1), self.touch_goal)
+        rate = np.where(booting, np.maximum(boot_rate, spec.GUEST_RETOUCH_MB_S), spec.GUEST_RETOUCH_MB_S) * dt
+        # the working set itself is touched at once
+        need_ws = np.maximum(0.0, self.active_true - data)
+        want = np.minimum(want, np.maximum(rate, need_ws))
+        want = np.where(runnable, np.minimum(want, self.untouched), 0.0)
+        touch = np.minimum(want, limit_room)
+        tot = touch.sum()
+        if tot > free_room and tot > 0:
+            touch *= free_room / tot
+        # Past the limit the host makes room by swapping the VM's own pages (random victims).
+        over = np.where(on, np.minimum(want - touch, np.maximum(0.0, self.private)), 0.0)
+        over_tot = over.sum()
+        if over_tot > 0:
+            over *= min(1.0, budget / over_tot)
+            got = self._swap_out(over, act)
+            budget -= got.sum()
+            touch += got
+            act |= np.where(got > 0, ACT_LIMIT | ACT_SWAP, 0)
+        self.untouched -= touch
+        self._add_resident(touch, lp_new)
+        R = self.res.sum(axis=1)
+        self.reserved_touched = np.where(on, np.maximum(self.reserved_touched, np.minimum(R, self.reservation)), 0.0)
+
+        # 3. Active-memory sampling.
+        self._sample(dt)
+
+        # 4. Page sharing: scanning, and large pages broken when memory is tight.
+        self._scan(dt)
+        if self.large_pages and self._tight():
+            self._break_large(np.where(on, spec.LARGE_PAGE_BREAK_MB_S * dt, 0.0))
+        elif not self.large_pages:
+            self._break_large(self.large.copy())
+
+        # 5. Targets (recomputed on the balance period and on the triggers).
+        self._derive()
+        period = self.advanced["Mem.BalancePeriod"]
+        if self._rebalance or self.t - self._last_balance_t >= period:
+            self._compute_targets()
+
+        # 6. Reclamation toward the targets.
+        self._reclaim(dt, budget, can_balloon, act)
+        self._derive()
+        self._update_state()
+        self.t += dt
+        self._apply_due_events()
+
+    def _add_resident(self, amount: np.ndarray, large: bool) -> None:
+        """Back `amount` MB of guest pages per VM with new machine pages (unscanned)."""
+        if not amount.any():
+            return
+        self.res += self.mix * amount[:, None]
+        if large:
+            self.large += amount
+
+    def _unscanned_total(self) -> np.ndarray:
+        return np.maximum(0.0, self.res[:, :3] - self.shr - self.hsh).sum(axis=1) + self.res[:, U]
+
+    def _take_private(self, x: np.ndarray) -> np.ndarray:
+        """Remove up to x MB of each VM's private resident pages, chosen at random; returns
+        what was taken. Shared pages are not taken: freeing one frees nothing."""
+        shared_c = np.zeros_like(self.res)
+        shared_c[:, Z] = self.shared_zero
+        shared_c[:, F] = self.shared_fam
+        shared_c[:, D] = self.shr[:, D]
+        priv_c = np.maximum(0.0, self.res - shared_c)
+        priv = priv_c.sum(axis=1)
+        x = np.minimum(x, priv)
+        frac = np.where(priv > 0, x / np.where(priv > 0, priv, 1.0), 0.0)
+        taken_c = priv_c * frac[:, None]
+        # Within each kind: unscanned, hashed (large pages), shareable but unmatched (family).
+        unmatched_f = self.shr[:, F] - shared_c[:, F]
+        hsh_take = self.hsh * frac[:, None]
+        unm_take = unmatched_f * frac
+        uns_total = self._unscanned_total()
+        large_unscanned = np.maximum(0.0, self.large - self.hsh.sum(axis=1))
+        lu = np.where(uns_total > 0, np.minimum(1.0, large_unscanned / np.where(uns_total > 0, uns_total, 1.0)), 0.0)
+        self.large -= hsh_take.sum(axis=1) + uns_total * frac * lu
+        self.large = np.maximum(self.large, 0.0)
+        self.hsh -= hsh_take
+        self.shr[:, F] -= unm_take
+        self.res -= taken_c
+        np.maximum(self.res, 0.0, out=self.res)
+        return x
+
+    def _swap_out(self, x: np.ndarray, act: np.ndarray) -> np.ndarray:
+        """Swap out up to x MB per VM (random victims); active pages swapped are faulted back."""
+        R = self.res.sum(axis=1)
+        ws_res = np.maximum(0.0, np.minimum(self.active_true, self.memsize - self.balloon)
+                            - self.swapped_act - self.zipped_act)
+        fa = np.where(R > 0, np.clip(ws_res / np.where(R > 0, R, 1.0), 0, 1), 0.0)
+        got = self._take_private(x)
+        self.swapped += got
+        self.swapped_act += got * fa
+        self.swap_out_rate += got
+        return got
+
+    def _sample(self, dt: float) -> None:
+        on = self.on
+        period = float(self.advanced["Mem.SamplePeriod"])
+        ws = np.minimum(self.active_true, self.memsize - self.balloon)
+        p = np.where(on & (self.memsize > 0), np.clip(ws / np.where(self.memsize > 0, self.memsize, 1), 0, 1), 0.0)
+        self.sample_acc += p * dt
+        self.sample_elapsed += np.where(on, dt, 0.0)
+        gs = 1 - (1 - spec.ACTIVE_SLOW_GAIN_PER_30S) ** (period / 30.0)
+        gf = 1 - (1 - spec.ACTIVE_FAST_GAIN_PER_30S) ** (period / 30.0)
+        done = on & (self.sample_elapsed >= period)
+        if done.any():
+            idx = np.nonzero(done)[0]
+            p_avg = self.sample_acc[idx] / self.sample_elapsed[idx]
+            hits = self.rng.binomial(spec.SAMPLE_PAGES, np.clip(p_avg, 0, 1))
+            f = hits / spec.SAMPLE_PAGES
+            self.act_slow[idx] += gs * (f - self.act_slow[idx])
+            self.act_fast[idx] += gf * (f - self.act_fast[idx])
+            self.sample_acc[idx] = 0.0
+            self.sample_elapsed[idx] = 0.0
+        # The fast average with the current, unfinished period: its count so far is a lower
+        # bound of the period's, so it only ever raises the estimate.
+        partial = self.sample_acc / period
+        self.act_cur = np.where(partial > self.act_fast, self.act_fast + gf * (partial - self.act_fast), self.act_fast)
+
+    @property
+    def active_estimate(self) -> np.ndarray:
+        return np.maximum(np.maximum(self.act_slow, self.act_fast), self.act_cur) * self.memsize * self.on
+
+    def _scan(self, dt: float) -> None:
+        on = self.on & self.pshare
+        ghz = self.advanced["Mem.ShareScanGHz"]
+        if ghz <= 0 or not on.any():
+            return
+        rate = np.where(on, self.memsize / (self.advanced["Mem.ShareScanTime"] * 60.0), 0.0)
+        if spec.version_at_least(self.config.esx_version, "5.x"):
+            rate = np.minimum(rate, self.advanced["Mem.ShareRateMax"] / spec.PAGES_PER_MB)
+        host_cap = ghz * self.config.cpu_cores * self.config.cpu_mhz / 1000.0
+        total = rate.sum()
+        if total > host_cap:
+            rate *= host_cap / total
+        frac = np.where(self.memsize > 0, rate * dt / np.where(self.memsize > 0, self.memsize, 1), 0.0)
+        unscanned = np.maximum(0.0, self.res[:, :3] - self.shr - self.hsh)
+        new = np.minimum(unscanned, self.res[:, :3] * frac[:, None])
+        uns_total = unscanned.sum(axis=1) + self.res[:, U]
+        large_unscanned = np.maximum(0.0, self.large - self.hsh.sum(axis=1))
+        lu = np.where(uns_total > 0, np.clip(large_unscanned / np.where(uns_total > 0, uns_total, 1), 0, 1), 0.0)
+        self.hsh += new * lu[:, None]
+        self.shr += new * (1 - lu)[:, None]
+
+    def _break_large(self, amount: np.ndarray) -> None:
+        """Break up to `amount` MB of large pages per VM; their hashed pieces share at once."""
+        b = np.minimum(amount, self.large)
+        if not b.any():
+            return
+        q = np.where(self.large > 0, b / np.where(self.large > 0, self.large, 1), 0.0)
+        moved = self.hsh * q[:, None]
+        self.hsh -= moved
+        self.shr += moved
+        self.large -= b
+
+    # ---------------------------------------------------------------- allocation
+
+    def _demand(self) -> np.ndarray:
+        """What each VM would consume unconstrained: the guest's data and balloon, minus its
+        sharing saving, up to min(memsize, limit)."""
+        touched = self.memsize - self.untouched
+        saved = self.shared - self.common_share
+        return np.where(self.on, np.clip(touched - saved, 0.0, self.limit), 0.0)
+
+    def _compute_targets(self) -> None:
+        on = self.on
+        self._rebalance = False
+        self._last_balance_t = self.t
+        demand = self._demand()
+        lo = np.minimum(self.reservation, demand)
+        hi = demand
+        a = np.minimum(self.active_estimate, demand)
+        tau = self.advanced["Mem.IdleTax"] / 100.0
+        if self.advanced["Mem.IdleTaxType"] == 1:
+            # Variable tax (the model's own form): the rate grows with the VM's idle ratio.
+            idle = np.where(demand > 0, 1 - a / np.where(demand > 0, demand, 1), 1.0)
+            tau_i = tau * np.sqrt(np.clip(idle, 0, 1))
+        else:
+            tau_i = np.full(len(self.vms), tau)
+        k = 1.0 / (1.0 - tau_i)
+        S = np.maximum(self.shares, 1e-9)
+        available = self.managed_mb - self.free_target_mb - float(((self.overhead + self.zip_cache) * on).sum())
+        self.d_available = available
+        self.d_free_target = self.free_target_mb
+
+        def alloc(lam: float) -> np.ndarray:
+            x = lam * S
+            p = np.where(x <= a, x, (x + (k - 1) * a) / k)
+            return np.clip(p, lo, hi)
+
+        if (hi * on).sum() <= available:
+            target = hi.copy()
+            lam = np.inf
+            self.d_overcommitted = False
+        elif (lo * on).sum() >= available:
+            target = lo.copy()
+            lam = 0.0
+            self.d_overcommitted = True
+        else:
+            self.d_overcommitted = True
+            lam_lo, lam_hi = 0.0, float(np.max(np.where(on, (k * hi) / S, 0.0))) + 1.0
+            for _ in range(60):
+                mid = 0.5 * (lam_lo + lam_hi)
+                if (alloc(mid) * on).sum() > available:
+                    lam_hi = mid
+                else:
+                    lam_lo = mid
+            lam = lam_lo
+            target = alloc(lam)
+        self.target = np.where(on, target, 0.0)
+        self.d_lambda = lam
+        self.d_tau = tau_i
+        self.d_k = k
+        self.d_lo = lo
+        self.d_hi = hi
+        self.d_active = a
+        self.d_t = self.t
+        self.d_state = self.state
+        P = self.target
+        ap = np.minimum(a, P)
+        denom = ap + k * (P - ap)
+        self.d_rho = np.where(denom > 0, S / np.where(denom > 0, denom, 1), np.inf)
+        eps = 1e-6
+        bound = np.full(len(self.vms), BOUND_SHARES)
+        at_hi = P >= hi - eps
+        bound = np.where(at_hi, np.where(self.limit < self.memsize - self.untouched - eps, BOUND_LIMIT, BOUND_DEMAND), bound)
+        bound = np.where((P <= lo + eps) & (lo > 0) & ~at_hi, BOUND_RESERVATION, bound)
+        self.bound = bound
+
+    # ---------------------------------------------------------------- reclamation
+
+    def _reclaim(self, dt: float, budget: float, can_balloon: np.ndarray, act: np.ndarray) -> None:
+        on = self.on
+        st = self.state
+        v6 = self.config.esx_version == "6.x"
+        balloon_states = (spec.STATE_SOFT, spec.STATE_HARD, spec.STATE_LOW)
+        if v6:
+            balloon_states = (spec.STATE_SOFT,)
+        swap_states = (spec.STATE_HARD, spec.STATE_LOW)
+        reclaiming = st in balloon_states or st in swap_states
+        over_limit = self.consumed - self.limit
+        need = np.where(on, self.consumed - self.target, 0.0) if reclaiming else np.where(on, over_limit, 0.0)
+        if reclaiming:
+            need = np.maximum(need, over_limit)
+        # Never below the part of the reservation the VM has touched.
+        R = self.res.sum(axis=1)
+        protect = np.maximum(0.0, R - self.reserved_touched)
+        ballooning = st in balloon_states or not reclaiming
+        # Balloon.
+        cap = self.balloon_cap
+        if ballooning:
+            tgt = np.where(can_balloon, np.clip(self.balloon + need, 0.0, cap), 0.0)
+        else:
+            tgt = np.where(can_balloon, np.minimum(self.balloon, cap), 0.0)  # hold, no inflation
+        self.balloon_tgt = tgt
+        inflate = np.minimum(np.maximum(0.0, tgt - self.balloon), spec.BALLOON_INFLATE_MB_S * dt)
+        inflate = np.minimum(inflate, protect)
+        deflate = np.minimum(np.maximum(0.0, self.balloon - tgt), spec.BALLOON_DEFLATE_MB_S * dt)
+        deflate = np.where(can_balloon | ~self.tools, deflate, 0.0)
+        got = self._take_private(inflate)
+        self.balloon += got - deflate
+        self.untouched += deflate
+        act |= np.where(got > 0, ACT_BALLOON, 0) | np.where(deflate > 0, ACT_DEFLATE, 0)
+        need = need - got
+        protect = protect - got
+        # Swap (compression first, 4.1+).
+        if st in swap_states:
+            swap_need = np.maximum(0.0, need)
+        else:
+            # Soft state or a limit: swap only what the balloon cannot take.
+            balloon_room = np.where(can_balloon, np.maximum(0.0, cap - self.balloon), 0.0)
+            swap_need = np.maximum(0.0, need - balloon_room - np.maximum(0.0, tgt - self.balloon))
+            if not reclaiming:
+                swap_need = np.where(over_limit > 0, swap_need, 0.0)
+        swap_need = np.where(on, np.minimum(swap_need, np.maximum(0.0, protect)), 0.0)
+        self.swap_tgt = np.where(on, self.swapped + swap_need, 0.0)
+        if swap_need.any():
+            # Share before swap: a victim with a sharing match is shared instead.
+            shared_now = self._share_before_swap(swap_need)
+            act |= np.where(shared_now > 0, ACT_SHARE_BEFORE_SWAP, 0)
+            rest = np.maximum(0.0, swap_need - shared_now)
+            if self.compression:
+                room = np.maximum(0.0, self.memsize * self.advanced["Mem.MemZipMaxPct"] / 100.0 / spec.ZIP_RATIO - self.zipped)
+                z = np.minimum(np.minimum(rest * spec.COMPRESSIBLE_FRACTION, room), spec.ZIP_RATE_MB_S * dt)
+                R = self.res.sum(axis=1)
+                ws_res = np.maximum(0.0, np.minimum(self.active_true, self.memsize - self.balloon)
+                                    - self.swapped_act - self.zipped_act)
+                fa = np.where(R > 0, np.clip(ws_res / np.where(R > 0, R, 1.0), 0, 1), 0.0)
+                zgot = self._take_private(z)
+                self.zipped += zgot
+                self.zipped_act += zgot * fa
+                self.zip_rate = zgot / dt
+                rest -= zgot
+                act |= np.where(zgot > 0, ACT_ZIP, 0)
+            tot = rest.sum()
+            if tot > 0 and budget > 0:
+                rest *= min(1.0, budget / tot)
+                sgot = self._swap_out(rest, act)
+                act |= np.where(sgot > 0, ACT_SWAP, 0)
+        # Over-limit reclamation is marked as such.
+        act |= np.where(on & (over_limit > 1e-6), ACT_LIMIT, 0)
+        # Low state: VMs above their target are blocked from allocating.
+        if st == spec.STATE_LOW:
+            self.blocked = on & (self.consumed > self.target + 1e-6)
+        else:
+            self.blocked = np.zeros(len(self.vms), dtype=bool)
+        act |= np.where(self.blocked, ACT_BLOCKED, 0)
+        self.action = act
+        self.swap_out_rate = self.swap_out_rate / dt
+
+    def _share_before_swap(self, x: np.ndarray) -> np.ndarray:
+        """Of x MB of victims per VM, share those with a match (zero pages, intra-VM duplicates,
+        family pages another VM holds); returns the MB shared instead of swapped."""
+        on = self.on & self.pshare
+        unscanned = np.maximum(0.0, self.res[:, :3] - self.shr - self.hsh)
+        cand = unscanned + self.hsh
+        fam_ok = (self.family >= 0) & (not self.salted)
+        if fam_ok.any():
+            counts = np.bincount(self.family[on & fam_ok], minlength=max(1, len(self._families)))
+            partner = fam_ok & (counts[np.where(fam_ok, self.family, 0)] >= 2)
+        else:
+            partner = np.zeros(len(self.vms), dtype=bool)
+        cand[:, F] *= partner
+        cand *= on[:, None]
+        priv = np.maximum(self.private, 1e-9)
+        frac = np.clip(x / priv, 0, 1)
+        conv = cand * frac[:, None]
+        # pieces of large pages: the page is broken to share them
+        hsh_part = np.minimum(self.hsh, conv * np.where(cand > 0, self.hsh / np.where(cand > 0, cand, 1), 0))
+        uns_part = conv - hsh_part
+        self.hsh -= hsh_part
+        self.shr += conv
+        uns_total = np.maximum(0.0, self.res[:, :3] - (self.shr - conv) - (self.hsh + hsh_part)).sum(axis=1) + self.res[:, U]
+        large_unscanned = np.maximum(0.0, self.large - self.hsh.sum(axis=1) - hsh_part.sum(axis=1))
+        lu = np.where(uns_total > 0, np.clip(large_unscanned / np.where(uns_total > 0, uns_total, 1), 0, 1), 0.0)
+        self.large = np.maximum(0.0, self.large - hsh_part.sum(axis=1) - uns_part.sum(axis=1) * lu)
+        # Zero pages and duplicates free memory at once; family pages once matched.
+        return conv.sum(axis=1)
+
+    # ---------------------------------------------------------------- reading
+
+    def snapshot(self) -> Snapshot:
+        self._derive()
+        th = self.thresholds
+        on = self.on
+        vms = []
+        active = self.active_estimate
+        since = self.t - self.power_on_t
+        booting = on & (since < self.boot_s)
+        can_balloon = self.tools & ~booting & (self.advanced["Mem.CtlMaxPercent"] > 0)
+        R = self.res.sum(axis=1)
+        for i, vm in enumerate(self.vms):
+            o = bool(on[i])
+            ms = float(self.memsize[i])
+            def f(x, _o=o):
+                return round(float(x), 2) if _o else 0.0
+            saved = self.shared[i] - self.common_share[i]
+            vms.append(VMMetrics(
+                name=vm.name, power=vm.power, memory_mb=ms, vcpus=vm.vcpus,
+                reservation_mb=float(vm.reservation_mb),
+                limit_mb=None if vm.limit_mb is None else float(vm.limit_mb),
+                shares=int(vm.shares_value), overhead_mb=f(self.overhead[i]),
+                granted_mb=f(R[i]), consumed_mb=f(self.consumed[i]), target_mb=f(self.target[i]),
+                touched_mb=f(R[i] + self.swapped[i] + self.zipped[i]), active_mb=f(active[i]),
+                active_true_mb=f(self.active_true[i]), balloon_mb=f(self.balloon[i]),
+                balloon_target_mb=f(self.balloon_tgt[i]), balloon_max_mb=f(self.balloon_cap[i]),
+                swapped_mb=f(self.swapped[i]), swap_target_mb=f(self.swap_tgt[i]),
+                zipped_mb=f(self.zipped[i]), shared_mb=f(self.shared[i]), zero_mb=f(self.shared_zero[i]),
+                shared_saved_mb=f(saved), swap_in_mb_s=f(self.swap_in_rate[i]),
+                swap_out_mb_s=f(self.swap_out_rate[i]), blocked=bool(self.blocked[i]),
+                tools=vm.tools, balloon_active=bool(o and can_balloon[i]), private_mb=f(self.private[i]),
+                untouched_mb=round(float(self.untouched[i]), 2) if o else ms,
+                active_pct=f(100 * active[i] / ms if ms else 0),
+                active_slow_pct=f(100 * self.act_slow[i]), active_fast_pct=f(100 * self.act_fast[i]),
+                zip_cache_mb=f(self.zip_cache[i]), zip_rate_mb_s=f(self.zip_rate[i]),
+                unzip_rate_mb_s=f(self.unzip_rate[i]),
+                guest_paging_mb=f(max(0.0, self.active_true[i] - (ms - self.balloon[i]))),
+                booting=bool(booting[i]),
+            ))
+        onf = on.astype(float)
+        shared = float((self.shared * onf).sum())
+        common = float((self.common_share * onf).sum())
+        consumed = float((self.consumed * onf).sum())
+        overhead = float((self.overhead * onf).sum())
+        zcache = float((self.zip_cache * onf).sum())
+        zipped = float((self.zipped * onf).sum())
+        managed = self.managed_mb
+
+        def r(x):
+            return round(float(x), 2)
+
+        host = HostMetrics(
+            state=self.state, memory_mb=float(self.config.memory_mb), system_mb=float(self.config.system_mb),
+            managed_mb=managed, free_mb=r(self.free_mb), min_free_mb=r(th.min_free_mb),
+            reserved_mb=r(self.reserved_mb), unreserved_mb=r(self.unreserved_mb), consumed_mb=r(consumed),
+            overhead_mb=r(overhead), shared_mb=r(shared), shared_common_mb=r(common),
+            shared_saved_mb=r(shared - common), balloon_mb=r((self.balloon * onf).sum()),
+            balloon_target_mb=r((self.balloon_tgt * onf).sum()), swapped_mb=r((self.swapped * onf).sum()),
+            swap_target_mb=r((self.swap_tgt * onf).sum()), zipped_mb=r(zipped),
+            swap_in_mb_s=r((self.swap_in_rate * onf).sum()), swap_out_mb_s=r((self.swap_out_rate * onf).sum()),
+            balloon_max_mb=r((self.balloon_cap * onf).sum()), zip_saved_mb=r(zipped - zcache),
+            zip_cache_mb=r(zcache), other_mb=r(consumed + overhead + zcache),
+            overcommit=round(float((self.memsize * onf).sum()) / managed, 3) if managed > 0 else 0.0,
+        )
+        return Snapshot(round(self.t, 3), host, tuple(vms))
+
+    def decision(self, name: str) -> Decision:
+        i = self.index(name)
+        vm = self.vms[i]
+        self._derive()
+        return Decision(
+            vm=vm.name, t=self.d_t, state=self.d_state, overcommitted=self.d_overcommitted,
+            shares=float(self.shares[i]), active_mb=float(self.d_active[i]), tau=float(self.d_tau[i]),
+            k=float(self.d_k[i]), rho=float(self.d_rho[i]), lower_mb=float(self.d_lo[i]),
+            upper_mb=float(self.d_hi[i]), target_mb=float(self.target[i]), bound=int(self.bound[i]),
+            available_mb=self.d_available, free_target_mb=self.d_free_target, action=int(self.action[i]),
+            reservation_mb=float(vm.reservation_mb), limit_mb=None if vm.limit_mb is None else float(vm.limit_mb),
+            consumed_mb=float(self.consumed[i]),
+        )
+
+    def overhead_source(self, name: str) -> tables.Overhead:
+        vm = self.vms[self.index(name)]
+        return tables.overhead_mb(self.config.esx_version, vm.memory_mb, vm.vcpus)
+
+    def drain_log(self, start: int = 0) -> list[LogEvent]:
+        return self.log[start:]
+
+
+def load_host(path: str) -> Host:
+    """Read a profile file and build its host (raises memtui.profile.ProfileError)."""
+    from memtui.profile import load_profile
+
+    return Host.from_profile(load_profile(path))
+
+
+__all__ = [
+    "Host", "AdmissionError", "SettingError", "Decision", "Workload", "VMConfig", "HostConfig",
+    "load_host",
+]
