@@ -133,7 +133,7 @@ class Host:
         for vm in vms or []:
             self._append_vm(copy.deepcopy(vm))
         self._derive()
-        for i, vm in enumerate(self.vms):
+        for vm in self.vms:
             if vm.power == "on":
                 vm.power = "off"
                 try:
@@ -730,7 +730,10 @@ class Host:
         data = self.res.sum(axis=1) + self.swapped + self.zipped
         want = np.maximum(0.0, goal - data)
         boot_rate = np.where(self.boot_s > 0, self.touch_goal / np.where(self.boot_s > 0, self.boot_s, 1), self.touch_goal)
-        rate = np.where(booting, np.maximum(boot_rate, spec.GUEST_RETOUCH_MB_S), spec.GUEST_RETOUCH_MB_S) * dt
+        # After boot the guest refills memory given back to it (page cache) only while the host
+        # has room for it: not overcommitted, or the VM below its target.
+        refill = np.where((not self.d_overcommitted) | (self.consumed < self.target), spec.GUEST_RETOUCH_MB_S, 0.0)
+        rate = np.where(booting, np.maximum(boot_rate, spec.GUEST_RETOUCH_MB_S), refill) * dt
         # the working set itself is touched at once
         need_ws = np.maximum(0.0, self.active_true - data)
         want = np.minimum(want, np.maximum(rate, need_ws))
@@ -813,6 +816,23 @@ class Host:
         self.res -= taken_c
         np.maximum(self.res, 0.0, out=self.res)
         return x
+
+    def _balloon_take(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The guest gives x MB of pages to the balloon, chosen among its inactive pages: resident
+        ones (freeing machine memory) and swapped or compressed ones (freeing swap or cache).
+        Returns (pages given, resident MB freed)."""
+        if not x.any():
+            return x, x
+        priv = np.maximum(0.0, self.private)
+        sw = np.maximum(0.0, self.swapped - self.swapped_act)
+        zp = np.maximum(0.0, self.zipped - self.zipped_act)
+        total = priv + sw + zp
+        x = np.minimum(x, total)
+        fr = np.where(total > 0, x / np.where(total > 0, total, 1.0), 0.0)
+        freed = self._take_private(priv * fr)
+        self.swapped -= sw * fr
+        self.zipped -= zp * fr
+        return freed + sw * fr + zp * fr, freed
 
     def _swap_out(self, x: np.ndarray, act: np.ndarray) -> np.ndarray:
         """Swap out up to x MB per VM (random victims); active pages swapped are faulted back."""
@@ -971,10 +991,18 @@ class Host:
             balloon_states = (spec.STATE_SOFT,)
         swap_states = (spec.STATE_HARD, spec.STATE_LOW)
         reclaiming = st in balloon_states or st in swap_states
-        over_limit = self.consumed - self.limit
-        need = np.where(on, self.consumed - self.target, 0.0) if reclaiming else np.where(on, over_limit, 0.0)
+        over_limit = self.consumed - self.limit  # machine memory above the limit
+        # Guest data beyond the limit (resident, swapped or compressed): the balloon takes it back.
+        over_limit_guest = self.consumed + self.swapped + self.zipped - self.limit
+        above_target = self.consumed - self.target
         if reclaiming:
-            need = np.maximum(need, over_limit)
+            need = np.maximum(above_target, over_limit)
+            need_balloon = np.maximum(above_target, over_limit_guest)
+        else:
+            # No reclamation, but a balloon deflates only as far as the VM is below its target.
+            need = over_limit
+            need_balloon = np.maximum(over_limit_guest, np.minimum(0.0, above_target))
+        need = np.where(on, need, 0.0)
         # Never below the part of the reservation the VM has touched.
         R = self.res.sum(axis=1)
         protect = np.maximum(0.0, R - self.reserved_touched)
@@ -982,27 +1010,32 @@ class Host:
         # Balloon.
         cap = self.balloon_cap
         if ballooning:
-            tgt = np.where(can_balloon, np.clip(self.balloon + need, 0.0, cap), 0.0)
+            tgt = np.where(can_balloon, np.clip(self.balloon + need_balloon, 0.0, cap), 0.0)
         else:
             tgt = np.where(can_balloon, np.minimum(self.balloon, cap), 0.0)  # hold, no inflation
-        self.balloon_tgt = tgt
+        self.balloon_tgt = np.where(on, tgt, 0.0)
         inflate = np.minimum(np.maximum(0.0, tgt - self.balloon), spec.BALLOON_INFLATE_MB_S * dt)
-        inflate = np.minimum(inflate, protect)
+        inflate = np.where(on, np.minimum(inflate, protect), 0.0)
         deflate = np.minimum(np.maximum(0.0, self.balloon - tgt), spec.BALLOON_DEFLATE_MB_S * dt)
-        deflate = np.where(can_balloon | ~self.tools, deflate, 0.0)
-        got = self._take_private(inflate)
+        deflate = np.where(on & (can_balloon | ~self.tools), deflate, 0.0)
+        # The host lowers balloons only with the free memory it has above its free target.
+        room = max(0.0, self.free_mb - self.free_target_mb)
+        total = float(deflate.sum())
+        if total > room:
+            deflate *= room / total
+        got, freed = self._balloon_take(inflate)
         self.balloon += got - deflate
         self.untouched += deflate
         act |= np.where(got > 0, ACT_BALLOON, 0) | np.where(deflate > 0, ACT_DEFLATE, 0)
-        need = need - got
-        protect = protect - got
+        need = need - freed
+        protect = protect - freed
         # Swap (compression first, 4.1+).
         if st in swap_states:
             swap_need = np.maximum(0.0, need)
         else:
-            # Soft state or a limit: swap only what the balloon cannot take.
-            balloon_room = np.where(can_balloon, np.maximum(0.0, cap - self.balloon), 0.0)
-            swap_need = np.maximum(0.0, need - balloon_room - np.maximum(0.0, tgt - self.balloon))
+            # Soft state or a limit: swap only what the balloon cannot take (no driver, or at cap).
+            room = np.where(can_balloon, np.maximum(0.0, cap - self.balloon), 0.0)
+            swap_need = np.maximum(0.0, need - room)
             if not reclaiming:
                 swap_need = np.where(over_limit > 0, swap_need, 0.0)
         swap_need = np.where(on, np.minimum(swap_need, np.maximum(0.0, protect)), 0.0)

@@ -30,9 +30,8 @@ def _line(points: list[tuple[int, float]], memsize: float) -> tuple[float, str, 
         (x0, y0), (x1, y1) = points[-2], points[-1]
         kind = "extrapolated"
     else:
-        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
-            if x0 < memsize < x1:
-                break
+        j = next(j for j in range(1, len(points)) if points[j][0] > memsize)
+        (x0, y0), (x1, y1) = points[j - 1], points[j]
         kind = "interpolated"
     value = y0 + (y1 - y0) * (memsize - x0) / (x1 - x0)
     return value, kind, (x0, x1)

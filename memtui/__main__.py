@@ -1,0 +1,5 @@
+import sys
+
+from memtui.cli import main
+
+sys.exit(main())

@@ -1,0 +1,163 @@
+"""The `memtui` command.
+
+    memtui [PROFILE] [--readonly] [--theme NAME] [--restricted]   the terminal UI
+    memtui run PROFILE --for DURATION [--every INTERVAL] [--format csv|jsonl] [--out FILE]
+    memtui check PROFILE
+    memtui lab list | start NAME | check NAME --actions FILE
+    memtui bench [--quick]
+
+Subcommands other than the UI import no UI toolkit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from memtui import __version__
+
+SUBCOMMANDS = ("run", "check", "lab", "bench")
+
+
+def _duration(text: str) -> int:
+    from memtui.config import parse_duration
+
+    try:
+        value = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def _positive_duration(text: str) -> int:
+    value = _duration(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be at least 1 second")
+    return value
+
+
+def _ui_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="memtui",
+        description="Administer a simulated VMware ESX host's memory in the terminal.",
+        epilog="Other commands: memtui run | check | lab | bench (memtui COMMAND --help).",
+    )
+    p.add_argument("profile", nargs="?", help="host profile (TOML); default: the bundled default profile")
+    p.add_argument("--readonly", action="store_true", help="nothing can be changed or saved")
+    p.add_argument("--theme", help="colour theme, e.g. ansi-dark for 16-colour terminals")
+    p.add_argument("--restricted", action="store_true",
+                   help="for a training host's sshd ForceCommand: files only in the user's own profile directory")
+    p.add_argument("--version", action="version", version=f"memtui {__version__}")
+    return p
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="memtui run", description="Run a profile without the UI and write samples, like esxtop -b.")
+    p.add_argument("profile", help="host profile (TOML)")
+    p.add_argument("--for", dest="duration", required=True, type=_positive_duration,
+                   help='simulated time to run: seconds or e.g. "30m", "1h30m"')
+    p.add_argument("--every", dest="every", default=10, type=_positive_duration,
+                   help="simulated time between samples (default 10s)")
+    p.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="output format (default csv)")
+    p.add_argument("--out", help="write to this file (atomically) instead of standard output")
+    return p
+
+
+def _err(msg: str) -> None:
+    print(f"memtui: {msg}", file=sys.stderr)
+
+
+def _load(path: str):
+    """The profile at `path`, or None after printing why it cannot be used."""
+    from memtui.profile import ProfileError, load_profile
+
+    try:
+        return load_profile(path)
+    except ProfileError as exc:
+        for problem in exc.problems:
+            print(str(problem), file=sys.stderr)
+        return None
+    except OSError as exc:
+        _err(f"cannot read {path}: {exc.strerror or exc}")
+        return None
+
+
+def cmd_run(argv: list[str]) -> int:
+    args = _run_parser().parse_args(argv)
+    profile = _load(args.profile)
+    if profile is None:
+        return 2
+    from memtui.batch import open_output, run_batch
+    from memtui.model import Host
+
+    host = Host.from_profile(profile)
+    try:
+        out, tmp = open_output(args.out)
+    except OSError as exc:
+        _err(f"cannot write {args.out}: {exc.strerror or exc}")
+        return 2
+    try:
+        run_batch(host, args.duration, args.every, args.format, out, progress=sys.stderr)
+        if tmp:
+            out.flush()
+            os.fsync(out.fileno())
+            out.close()
+            os.replace(tmp, args.out)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except OSError as exc:
+        _err(f"cannot write {args.out or 'the output'}: {exc.strerror or exc}")
+        if tmp:
+            out.close()
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        return 1
+    return 0
+
+
+def cmd_check(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="memtui check", description="Check a host profile and summarise it.")
+    p.add_argument("profile")
+    args = p.parse_args(argv)
+    from memtui.check import check_main
+
+    return check_main(args.profile)
+
+
+def cmd_lab(argv: list[str]) -> int:
+    from memtui.labs import lab_main
+
+    return lab_main(argv)
+
+
+def cmd_bench(argv: list[str]) -> int:
+    from memtui.bench import main as bench_main
+
+    return bench_main(argv)
+
+
+def cmd_ui(argv: list[str]) -> int:
+    args = _ui_parser().parse_args(argv)
+    from memtui.ui.app import run
+
+    return run(args.profile, readonly=args.readonly, theme=args.theme, restricted=args.restricted)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = {"run": cmd_run, "check": cmd_check, "lab": cmd_lab, "bench": cmd_bench}
+    try:
+        if argv and argv[0] in commands:
+            return commands[argv[0]](argv[1:])
+        return cmd_ui(argv)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
