@@ -52,6 +52,11 @@ VM_SETTING_KEYS = (
 WORKLOAD_KEYS = ("touched_pct", "active_mb", "zero_pct", "family_pct", "dup_pct", "boot_s", "schedule")
 
 
+def _div(a, b, empty: float = 0.0) -> np.ndarray:
+    """a / b elementwise, `empty` where b is 0."""
+    return np.divide(a, b, out=np.full(np.shape(b), empty, dtype=float), where=b > 0)
+
+
 class AdmissionError(Exception):
     """A power-on or reservation change refused by admission control."""
 
@@ -129,6 +134,10 @@ class Host:
         self.d_free_target = 0.0
         self.d_lambda = 0.0
         self.revision = 0  # bumps on every change of settings, for observers
+        self._thresholds_key = None
+        self._groups_key = None
+        self._groups = None
+        self._thresholds: tables.Thresholds | None = None
         self._zero_all()
         for vm in vms or []:
             self._append_vm(copy.deepcopy(vm))
@@ -258,8 +267,11 @@ class Host:
 
     @property
     def thresholds(self) -> tables.Thresholds:
-        return tables.thresholds(self.config.esx_version, self.config.memory_mb,
-                                 self.advanced["Mem.MinFreePct"])
+        key = (self.config.esx_version, self.config.memory_mb, self.advanced["Mem.MinFreePct"])
+        if self._thresholds_key != key:
+            self._thresholds_key = key
+            self._thresholds = tables.thresholds(*key)
+        return self._thresholds
 
     def _state_floors(self) -> list[tuple[str, float]]:
         """Each state with the free memory it needs, best first; the last state has none."""
@@ -303,30 +315,24 @@ class Host:
         self.granted = R
         shared_z = self.shr[:, Z] * on
         shared_d = self.shr[:, D] * on
-        fam = self.family
-        elig = on & self.pshare & (fam >= 0) & (not self.salted)
-        shr_f = np.where(elig, self.shr[:, F], 0.0)
-        shared_f = np.zeros_like(shr_f)
-        common_f_share = np.zeros_like(shr_f)
-        if elig.any() and self._families:
-            nf = len(self._families)
-            idx = np.where(elig, fam, 0)
-            members = np.bincount(idx[elig], minlength=nf)
-            top1 = np.zeros(nf)
-            np.maximum.at(top1, idx[elig], shr_f[elig])
-            is_top = elig & (shr_f >= top1[idx])
-            n_top = np.bincount(idx[is_top], minlength=nf)
-            top2 = np.zeros(nf)
-            rest = elig & ~is_top
-            np.maximum.at(top2, idx[rest], shr_f[rest])
-            other = np.where(is_top & (n_top[idx] == 1), top2[idx], top1[idx])
-            other = np.where(members[idx] >= 2, other, 0.0)
-            shared_f = np.where(elig, np.minimum(shr_f, other), 0.0)
-            common = np.zeros(nf)
-            np.maximum.at(common, idx[elig], shared_f[elig])
-            total = np.bincount(idx[elig], weights=shared_f[elig], minlength=nf)
-            denom = np.where(total[idx] > 0, total[idx], 1.0)
-            common_f_share = np.where(elig, common[idx] * shared_f / denom, 0.0)
+        n = len(self.vms)
+        shared_f = np.zeros(n)
+        common_f_share = np.zeros(n)
+        groups = self._family_groups()
+        if groups is not None:
+            # Family pages of a VM are shared as far as another VM of its family holds them:
+            # shared_i = min(v_i, the largest v_j of the others), and the family's common copies
+            # are the second-largest v (what the two largest hold in common).
+            members, famv, order_key, ends, counts = groups
+            vals = self.shr[members, F]
+            sorted_vals = vals[np.lexsort((vals, order_key))]
+            top1 = sorted_vals[ends - 1]
+            top2 = np.where(counts >= 2, sorted_vals[np.maximum(ends - 2, 0)], 0.0)
+            other = np.where(vals < top1[famv], top1[famv], top2[famv])
+            sf = np.minimum(vals, other)
+            total = np.bincount(famv, weights=sf, minlength=len(counts))
+            shared_f[members] = sf
+            common_f_share[members] = top2[famv] * _div(sf, total[famv])
         zero_total = shared_z.sum()
         if self.salted:
             common_z_share = np.where(shared_z > 0, spec.PAGE_MB, 0.0)
@@ -345,6 +351,23 @@ class Host:
         self.zip_cache = self.zipped * spec.ZIP_RATIO
         used = ((self.consumed + self.overhead + self.zip_cache) * on).sum()
         self.free_mb = self.managed_mb - float(used)
+
+    def _family_groups(self):
+        """VMs that share family pages, grouped by family (cached until settings change)."""
+        key = (self.revision, len(self.vms))
+        if self._groups_key == key:
+            return self._groups
+        elig = self.on & self.pshare & (self.family >= 0) & (not self.salted)
+        members = np.nonzero(elig)[0]
+        if len(members) == 0:
+            self._groups = None
+        else:
+            fams, famv = np.unique(self.family[members], return_inverse=True)
+            counts = np.bincount(famv)
+            ends = np.cumsum(counts)
+            self._groups = (members, famv, famv, ends, counts)
+        self._groups_key = key
+        return self._groups
 
     # ---------------------------------------------------------------- state
 
@@ -552,6 +575,10 @@ class Host:
                 raise SettingError(f"{key} must be 0 to 100")
         if wl.zero_pct + wl.family_pct + wl.dup_pct > 100:
             raise SettingError("zero_pct + family_pct + dup_pct cannot exceed 100")
+        if "active_mb" in changes and "schedule" not in changes and self.on[i]:
+            # A new working set replaces the schedule's steps that have already happened.
+            since = self.t - self.power_on_t[i]
+            wl.schedule = [(at_s, mb) for at_s, mb in wl.schedule if at_s > since]
         vm.workload = wl
         self._load_settings(i)
         if self.on[i]:
@@ -667,7 +694,12 @@ class Host:
             self.step()
 
     def step(self) -> None:
-        """Advance the host by one step (spec.STEP_S seconds)."""
+        """Advance the host by one step (spec.STEP_S seconds).
+
+        The derived figures (consumption, sharing, free memory) are those of the end of the
+        previous step: targets and reclamation act on them first, then the guests run (faults,
+        touches), the host samples and scans, and the figures are derived again.
+        """
         dt = spec.STEP_S
         on = self.on
         n = len(self.vms)
@@ -683,99 +715,108 @@ class Host:
             self._refresh_workload(int(i))
         if len(due):
             self._derive()
-        budget = self.config.swap_mb_per_s * dt  # datastore throughput this step
         since = self.t - self.power_on_t
         booting = on & (since < self.boot_s)
         lp_new = self.large_pages and not self._tight()
         can_balloon = on & self.tools & ~booting & (self.advanced["Mem.CtlMaxPercent"] > 0)
         limit_room = np.maximum(0.0, self.limit - self.consumed)
         free_room = max(0.0, self.free_mb)
-        blocked = self.blocked
+        runnable = on & ~self.blocked
         act = np.zeros(n, dtype=np.int64)
         self.swap_out_rate = np.zeros(n)
         self.zip_rate = np.zeros(n)
-
-        # 1. Faults on active pages that are compressed or swapped (blocked VMs wait).
-        runnable = on & ~blocked
-        unzip = np.where(runnable, np.minimum(self.zipped_act, spec.ZIP_RATE_MB_S * dt), 0.0)
+        # Datastore throughput this step: faults (swap-in) first, the rest for swap-out.
+        budget = self.config.swap_mb_per_s * dt
         swin_want = np.where(runnable, self.swapped_act, 0.0)
+        budget_in = min(budget, float(swin_want.sum()))
+        budget_out = budget - budget_in
+
+        # 1. Targets (on the balance period and on the triggers), and reclamation toward them.
+        if self._rebalance or self.t - self._last_balance_t >= self.advanced["Mem.BalancePeriod"]:
+            self._compute_targets()
+        budget_out = self._reclaim(dt, budget_out, can_balloon, act)
+
+        # 2. Faults on active pages that are compressed or swapped (blocked VMs wait).
+        unzip = np.where(runnable, np.minimum(self.zipped_act, spec.ZIP_RATE_MB_S * dt), 0.0)
         swin_total = swin_want.sum()
-        swin = swin_want * min(1.0, budget / swin_total) if swin_total > 0 else np.zeros(n)
+        swin = swin_want * min(1.0, budget_in / swin_total) if swin_total > 0 else np.zeros(n)
         back = unzip + swin
-        # Each page faulted in needs a free machine page (and room under the limit).
-        room = np.minimum(limit_room + (unzip * (1 - spec.ZIP_RATIO)), back)
-        total_back = room.sum()
-        if total_back > free_room and total_back > 0:
-            room *= free_room / total_back
-        scale = np.where(back > 0, room / np.where(back > 0, back, 1.0), 0.0)
-        unzip *= scale
-        swin *= scale
-        self.zipped -= unzip
-        self.zipped_act -= unzip
-        self.swapped -= swin
-        self.swapped_act -= swin
-        self._add_resident(unzip + swin, lp_new)
+        if back.any():
+            # Each page faulted in needs a free machine page (and room under the limit).
+            room = np.minimum(limit_room + (unzip * (1 - spec.ZIP_RATIO)), back)
+            total_back = room.sum()
+            if total_back > free_room and total_back > 0:
+                room *= free_room / total_back
+            scale = _div(room, back)
+            unzip *= scale
+            swin *= scale
+            self.zipped -= unzip
+            self.zipped_act -= unzip
+            self.swapped -= swin
+            self.swapped_act -= swin
+            self._add_resident(unzip + swin, lp_new)
+            free_room -= float((unzip * (1 - spec.ZIP_RATIO) + swin).sum())
+            limit_room -= unzip * (1 - spec.ZIP_RATIO) + swin
+            act |= np.where(swin > 0, ACT_SWAP_IN, 0)
         self.swap_in_rate = swin / dt
         self.unzip_rate = unzip / dt
-        budget -= swin.sum()
-        free_room -= float((unzip * (1 - spec.ZIP_RATIO) + swin).sum())
-        limit_room -= unzip * (1 - spec.ZIP_RATIO) + swin
-        act |= np.where(swin > 0, ACT_SWAP_IN, 0)
+        budget_out += budget_in - float(swin.sum())
 
-        # 2. The guest touches memory: during boot up to its touched share, afterwards it refills
+        # 3. The guest touches memory: during boot up to its touched share, afterwards it refills
         # memory the balloon gave back, and it always touches its working set.
-        boot_frac = np.where(self.boot_s > 0, np.clip(since / np.where(self.boot_s > 0, self.boot_s, 1), 0, 1), 1.0)
+        boot_frac = np.minimum(_div(since, self.boot_s, 1.0), 1.0)
         goal = np.maximum(self.touch_goal * boot_frac, self.active_true)
         goal = np.minimum(goal, self.memsize - self.balloon)
         data = self.res.sum(axis=1) + self.swapped + self.zipped
         want = np.maximum(0.0, goal - data)
-        boot_rate = np.where(self.boot_s > 0, self.touch_goal / np.where(self.boot_s > 0, self.boot_s, 1), self.touch_goal)
-        # After boot the guest refills memory given back to it (page cache) only while the host
-        # has room for it: not overcommitted, or the VM below its target.
-        refill = np.where((not self.d_overcommitted) | (self.consumed < self.target), spec.GUEST_RETOUCH_MB_S, 0.0)
-        rate = np.where(booting, np.maximum(boot_rate, spec.GUEST_RETOUCH_MB_S), refill) * dt
-        # the working set itself is touched at once
-        need_ws = np.maximum(0.0, self.active_true - data)
-        want = np.minimum(want, np.maximum(rate, need_ws))
-        want = np.where(runnable, np.minimum(want, self.untouched), 0.0)
-        touch = np.minimum(want, limit_room)
-        tot = touch.sum()
-        if tot > free_room and tot > 0:
-            touch *= free_room / tot
-        # Past the limit the host makes room by swapping the VM's own pages (random victims).
-        over = np.where(on, np.minimum(want - touch, np.maximum(0.0, self.private)), 0.0)
-        over_tot = over.sum()
-        if over_tot > 0:
-            over *= min(1.0, budget / over_tot)
-            got = self._swap_out(over, act)
-            budget -= got.sum()
-            touch += got
-            act |= np.where(got > 0, ACT_LIMIT | ACT_SWAP, 0)
-        self.untouched -= touch
-        self._add_resident(touch, lp_new)
+        if want.any():
+            boot_rate = np.where(self.boot_s > 0, _div(self.touch_goal, self.boot_s), self.touch_goal)
+            # After boot the guest refills memory given back to it (page cache) only while the
+            # host has room for it: not overcommitted, or the VM below its target.
+            refill = np.where((not self.d_overcommitted) | (self.consumed < self.target),
+                              spec.GUEST_RETOUCH_MB_S, 0.0)
+            rate = np.where(booting, np.maximum(boot_rate, spec.GUEST_RETOUCH_MB_S), refill) * dt
+            # the working set itself is touched at once
+            need_ws = np.maximum(0.0, self.active_true - data)
+            want = np.minimum(want, np.maximum(rate, need_ws))
+            want = np.where(runnable, np.minimum(want, self.untouched), 0.0)
+            touch = np.minimum(want, limit_room)
+            tot = touch.sum()
+            if tot > free_room and tot > 0:
+                touch *= free_room / tot
+            # Past the limit the host makes room by swapping the VM's own pages (random victims).
+            over = np.minimum(want - touch, np.maximum(0.0, self.private))
+            over_tot = over.sum()
+            if over_tot > 1e-9 and budget_out > 0:
+                over *= min(1.0, budget_out / over_tot)
+                got = self._swap_out(over)
+                budget_out -= float(got.sum())
+                touch += got
+                act |= np.where(got > 0, ACT_LIMIT | ACT_SWAP, 0)
+            self.untouched -= touch
+            self._add_resident(touch, lp_new)
         R = self.res.sum(axis=1)
-        self.reserved_touched = np.where(on, np.maximum(self.reserved_touched, np.minimum(R, self.reservation)), 0.0)
+        self.reserved_touched = np.where(on, np.maximum(self.reserved_touched,
+                                                        np.minimum(R, self.reservation)), 0.0)
+        self.action = act
+        self.swap_out_rate = self.swap_out_rate / dt
 
-        # 3. Active-memory sampling.
+        # 4. Active-memory sampling.
         self._sample(dt)
 
-        # 4. Page sharing: scanning, and large pages broken when memory is tight.
-        self._scan(dt)
+        # 5. Page sharing: scanning, and large pages broken when memory is tight.
+        if int(self.t) % spec.SCAN_BATCH_S == 0:
+            self._scan(spec.SCAN_BATCH_S * dt)
         if self.large_pages and self._tight():
             self._break_large(np.where(on, spec.LARGE_PAGE_BREAK_MB_S * dt, 0.0))
-        elif not self.large_pages:
+        elif not self.large_pages and self.large.any():
             self._break_large(self.large.copy())
 
-        # 5. Targets (recomputed on the balance period and on the triggers).
-        self._derive()
-        period = self.advanced["Mem.BalancePeriod"]
-        if self._rebalance or self.t - self._last_balance_t >= period:
-            self._compute_targets()
-
-        # 6. Reclamation toward the targets.
-        self._reclaim(dt, budget, can_balloon, act)
         self._derive()
         self._update_state()
+        if self.state != spec.STATE_LOW and self.blocked.any():
+            self.blocked[:] = False
+            self.action &= ~ACT_BLOCKED
         self.t += dt
         self._apply_due_events()
 
@@ -794,13 +835,13 @@ class Host:
         """Remove up to x MB of each VM's private resident pages, chosen at random; returns
         what was taken. Shared pages are not taken: freeing one frees nothing."""
         shared_c = np.zeros_like(self.res)
-        shared_c[:, Z] = self.shared_zero
-        shared_c[:, F] = self.shared_fam
+        shared_c[:, Z] = self.shr[:, Z]
+        shared_c[:, F] = np.minimum(self.shared_fam, self.shr[:, F])
         shared_c[:, D] = self.shr[:, D]
         priv_c = np.maximum(0.0, self.res - shared_c)
         priv = priv_c.sum(axis=1)
         x = np.minimum(x, priv)
-        frac = np.where(priv > 0, x / np.where(priv > 0, priv, 1.0), 0.0)
+        frac = _div(x, priv)
         taken_c = priv_c * frac[:, None]
         # Within each kind: unscanned, hashed (large pages), shareable but unmatched (family).
         unmatched_f = self.shr[:, F] - shared_c[:, F]
@@ -808,13 +849,14 @@ class Host:
         unm_take = unmatched_f * frac
         uns_total = self._unscanned_total()
         large_unscanned = np.maximum(0.0, self.large - self.hsh.sum(axis=1))
-        lu = np.where(uns_total > 0, np.minimum(1.0, large_unscanned / np.where(uns_total > 0, uns_total, 1.0)), 0.0)
+        lu = np.minimum(1.0, _div(large_unscanned, uns_total))
         self.large -= hsh_take.sum(axis=1) + uns_total * frac * lu
         self.large = np.maximum(self.large, 0.0)
         self.hsh -= hsh_take
         self.shr[:, F] -= unm_take
         self.res -= taken_c
         np.maximum(self.res, 0.0, out=self.res)
+        np.minimum(self.shr[:, F], self.res[:, F] - self.hsh[:, F], out=self.shr[:, F])
         return x
 
     def _balloon_take(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -828,18 +870,22 @@ class Host:
         zp = np.maximum(0.0, self.zipped - self.zipped_act)
         total = priv + sw + zp
         x = np.minimum(x, total)
-        fr = np.where(total > 0, x / np.where(total > 0, total, 1.0), 0.0)
+        fr = _div(x, total)
         freed = self._take_private(priv * fr)
         self.swapped -= sw * fr
         self.zipped -= zp * fr
         return freed + sw * fr + zp * fr, freed
 
-    def _swap_out(self, x: np.ndarray, act: np.ndarray) -> np.ndarray:
-        """Swap out up to x MB per VM (random victims); active pages swapped are faulted back."""
-        R = self.res.sum(axis=1)
+    def _active_resident_fraction(self) -> np.ndarray:
+        """Share of each VM's resident pages that are in its working set (random victims hit
+        the working set in this proportion)."""
         ws_res = np.maximum(0.0, np.minimum(self.active_true, self.memsize - self.balloon)
                             - self.swapped_act - self.zipped_act)
-        fa = np.where(R > 0, np.clip(ws_res / np.where(R > 0, R, 1.0), 0, 1), 0.0)
+        return np.minimum(1.0, _div(ws_res, self.res.sum(axis=1)))
+
+    def _swap_out(self, x: np.ndarray) -> np.ndarray:
+        """Swap out up to x MB per VM (random victims); active pages swapped are faulted back."""
+        fa = self._active_resident_fraction()
         got = self._take_private(x)
         self.swapped += got
         self.swapped_act += got * fa
@@ -886,12 +932,12 @@ class Host:
         total = rate.sum()
         if total > host_cap:
             rate *= host_cap / total
-        frac = np.where(self.memsize > 0, rate * dt / np.where(self.memsize > 0, self.memsize, 1), 0.0)
+        frac = _div(rate * dt, self.memsize)
         unscanned = np.maximum(0.0, self.res[:, :3] - self.shr - self.hsh)
         new = np.minimum(unscanned, self.res[:, :3] * frac[:, None])
         uns_total = unscanned.sum(axis=1) + self.res[:, U]
         large_unscanned = np.maximum(0.0, self.large - self.hsh.sum(axis=1))
-        lu = np.where(uns_total > 0, np.clip(large_unscanned / np.where(uns_total > 0, uns_total, 1), 0, 1), 0.0)
+        lu = np.minimum(1.0, _div(large_unscanned, uns_total))
         self.hsh += new * lu[:, None]
         self.shr += new * (1 - lu)[:, None]
 
@@ -900,7 +946,7 @@ class Host:
         b = np.minimum(amount, self.large)
         if not b.any():
             return
-        q = np.where(self.large > 0, b / np.where(self.large > 0, self.large, 1), 0.0)
+        q = _div(b, self.large)
         moved = self.hsh * q[:, None]
         self.hsh -= moved
         self.shr += moved
@@ -926,7 +972,7 @@ class Host:
         tau = self.advanced["Mem.IdleTax"] / 100.0
         if self.advanced["Mem.IdleTaxType"] == 1:
             # Variable tax (the model's own form): the rate grows with the VM's idle ratio.
-            idle = np.where(demand > 0, 1 - a / np.where(demand > 0, demand, 1), 1.0)
+            idle = 1.0 - _div(a, demand)
             tau_i = tau * np.sqrt(np.clip(idle, 0, 1))
         else:
             tau_i = np.full(len(self.vms), tau)
@@ -982,7 +1028,8 @@ class Host:
 
     # ---------------------------------------------------------------- reclamation
 
-    def _reclaim(self, dt: float, budget: float, can_balloon: np.ndarray, act: np.ndarray) -> None:
+    def _reclaim(self, dt: float, budget: float, can_balloon: np.ndarray, act: np.ndarray) -> float:
+        """Balloon, compress and swap toward the targets; returns the swap budget left."""
         on = self.on
         st = self.state
         v6 = self.config.esx_version == "6.x"
@@ -1018,11 +1065,13 @@ class Host:
         inflate = np.where(on, np.minimum(inflate, protect), 0.0)
         deflate = np.minimum(np.maximum(0.0, self.balloon - tgt), spec.BALLOON_DEFLATE_MB_S * dt)
         deflate = np.where(on & (can_balloon | ~self.tools), deflate, 0.0)
-        # The host lowers balloons only with the free memory it has above its free target.
+        # The host lowers balloons only with the free memory it has above its free target
+        # (the guest refills what it gets back), except a balloon above its cap, which goes down.
         room = max(0.0, self.free_mb - self.free_target_mb)
         total = float(deflate.sum())
         if total > room:
-            deflate *= room / total
+            forced = np.minimum(deflate, np.maximum(0.0, self.balloon - cap))
+            deflate = forced + (deflate - forced) * (max(0.0, room - float(forced.sum())) / total)
         got, freed = self._balloon_take(inflate)
         self.balloon += got - deflate
         self.untouched += deflate
@@ -1048,10 +1097,7 @@ class Host:
             if self.compression:
                 room = np.maximum(0.0, self.memsize * self.advanced["Mem.MemZipMaxPct"] / 100.0 / spec.ZIP_RATIO - self.zipped)
                 z = np.minimum(np.minimum(rest * spec.COMPRESSIBLE_FRACTION, room), spec.ZIP_RATE_MB_S * dt)
-                R = self.res.sum(axis=1)
-                ws_res = np.maximum(0.0, np.minimum(self.active_true, self.memsize - self.balloon)
-                                    - self.swapped_act - self.zipped_act)
-                fa = np.where(R > 0, np.clip(ws_res / np.where(R > 0, R, 1.0), 0, 1), 0.0)
+                fa = self._active_resident_fraction()
                 zgot = self._take_private(z)
                 self.zipped += zgot
                 self.zipped_act += zgot * fa
@@ -1061,7 +1107,8 @@ class Host:
             tot = rest.sum()
             if tot > 0 and budget > 0:
                 rest *= min(1.0, budget / tot)
-                sgot = self._swap_out(rest, act)
+                sgot = self._swap_out(rest)
+                budget -= float(sgot.sum())
                 act |= np.where(sgot > 0, ACT_SWAP, 0)
         # Over-limit reclamation is marked as such.
         act |= np.where(on & (over_limit > 1e-6), ACT_LIMIT, 0)
@@ -1071,8 +1118,7 @@ class Host:
         else:
             self.blocked = np.zeros(len(self.vms), dtype=bool)
         act |= np.where(self.blocked, ACT_BLOCKED, 0)
-        self.action = act
-        self.swap_out_rate = self.swap_out_rate / dt
+        return budget
 
     def _share_before_swap(self, x: np.ndarray) -> np.ndarray:
         """Of x MB of victims per VM, share those with a match (zero pages, intra-VM duplicates,
@@ -1092,13 +1138,13 @@ class Host:
         frac = np.clip(x / priv, 0, 1)
         conv = cand * frac[:, None]
         # pieces of large pages: the page is broken to share them
-        hsh_part = np.minimum(self.hsh, conv * np.where(cand > 0, self.hsh / np.where(cand > 0, cand, 1), 0))
+        hsh_part = np.minimum(self.hsh, conv * _div(self.hsh, cand))
         uns_part = conv - hsh_part
         self.hsh -= hsh_part
         self.shr += conv
         uns_total = np.maximum(0.0, self.res[:, :3] - (self.shr - conv) - (self.hsh + hsh_part)).sum(axis=1) + self.res[:, U]
         large_unscanned = np.maximum(0.0, self.large - self.hsh.sum(axis=1) - hsh_part.sum(axis=1))
-        lu = np.where(uns_total > 0, np.clip(large_unscanned / np.where(uns_total > 0, uns_total, 1), 0, 1), 0.0)
+        lu = np.minimum(1.0, _div(large_unscanned, uns_total))
         self.large = np.maximum(0.0, self.large - hsh_part.sum(axis=1) - uns_part.sum(axis=1) * lu)
         # Zero pages and duplicates free memory at once; family pages once matched.
         return conv.sum(axis=1)

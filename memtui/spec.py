@@ -138,6 +138,7 @@ MAXIMUMS = {
 # The model's own choices where nothing is published (documented in docs/model.md)
 
 STEP_S = 1.0  # simulation step: the balloon driver polls about once a second
+SCAN_BATCH_S = 5  # the page-sharing scanner runs in batches of this many seconds' work
 SAMPLE_PAGES = 100  # pages sampled per VM per sample period (the paper's n)
 # Active-memory averages: gain per 30 s of sample period (the paper's Figure 6 suggests the slow
 # average closes about a quarter of the gap each 30 s period).
