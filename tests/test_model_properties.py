@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from memtui import spec
 from memtui.config import HostConfig, VMConfig, Workload
-from memtui.model import F, AdmissionError, Host, SettingError
+from memtui.model import AdmissionError, F, Host, SettingError
 
 TOL = 0.01
 
