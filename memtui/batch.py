@@ -99,7 +99,9 @@ def run_batch(host: Host, duration_s: int, every_s: int, fmt: str, out: IO[str],
             new = host.log[log_pos:]
             log_pos = len(host.log)
             for ev in new:
-                out.write(json.dumps(ev.as_dict()) + "\n")
+                record = ev.as_dict()
+                record["t"] = _num(record["t"])
+                out.write(json.dumps(record) + "\n")
             out.write(json.dumps(sample_record(snap)) + "\n")
         else:
             writer.writerows(csv_rows(snap))
