@@ -999,6 +999,8 @@ class Host:
             self.d_overcommitted = True
             lam_lo, lam_hi = 0.0, float(np.max(np.where(on, (k * hi) / S, 0.0))) + 1.0
             for _ in range(60):
+                if lam_hi - lam_lo <= 1e-10 * lam_hi:
+                    break
                 mid = 0.5 * (lam_lo + lam_hi)
                 if (alloc(mid) * on).sum() > available:
                     lam_hi = mid
