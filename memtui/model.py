@@ -103,7 +103,7 @@ _FLOAT_FIELDS = (
     "next_schedule_t", "d_rho", "d_tau", "d_k", "d_lo", "d_hi", "d_active", "reserved_touched",
 )
 _INT_FIELDS = ("family", "bound", "action")
-_BOOL_FIELDS = ("on", "tools", "pshare", "blocked")
+_BOOL_FIELDS = ("on", "tools", "pshare", "blocked", "touched_once")
 
 
 class Host:
@@ -381,7 +381,8 @@ class Host:
         if raw > cur:
             new = raw
         else:
-            while new > 0 and free >= floors[new - 1][1] * (1.0 + spec.STATE_RISE_MARGIN):
+            margin = spec.STATE_RISE_MARGIN * self.thresholds.min_free_mb
+            while new > 0 and free >= floors[new - 1][1] + margin:
                 new -= 1
         if new != cur or self.state not in names:
             old = self.state
@@ -472,6 +473,7 @@ class Host:
         self.hsh[i] = 0.0
         self.untouched[i] = self.memsize[i]
         self.blocked[i] = False
+        self.touched_once[i] = False
         self.action[i] = 0
 
     def _changed(self) -> None:
@@ -538,6 +540,11 @@ class Host:
                        f"more but only {unres:.2f} MB is unreserved; short by {extra - unres:.2f} MB")
                 self._emit("admission", msg, vm.name)
                 raise AdmissionError(vm.name, msg, extra - unres)
+        if power == "on" and not self.on[i]:
+            short, msg = self.admission_shortfall(new)
+            if short > 0:
+                self._emit("admission", msg, vm.name)
+                raise AdmissionError(vm.name, msg, short)
         diffs = [k for k in changes if getattr(vm, k) != getattr(new, k)]
         if "memory_mb" in changes and new.reservation_mb != vm.reservation_mb:
             diffs.append("reservation_mb")
@@ -764,7 +771,9 @@ class Host:
 
         # 3. The guest touches memory: during boot up to its touched share, afterwards it refills
         # memory the balloon gave back, and it always touches its working set.
-        boot_frac = np.minimum(_div(since, self.boot_s, 1.0), 1.0)
+        # A guest that has not yet touched its share once (its boot was slowed by the host)
+        # goes on at the boot rate.
+        boot_frac = np.where(self.touched_once, 1.0, np.minimum(_div(since, self.boot_s, 1.0), 1.0))
         goal = np.maximum(self.touch_goal * boot_frac, self.active_true)
         goal = np.minimum(goal, self.memsize - self.balloon)
         data = self.res.sum(axis=1) + self.swapped + self.zipped
@@ -773,19 +782,23 @@ class Host:
             boot_rate = np.where(self.boot_s > 0, _div(self.touch_goal, self.boot_s), self.touch_goal)
             # After boot the guest refills memory given back to it (page cache) only while the
             # host has room for it: not overcommitted, or the VM below its target.
-            refill = np.where((not self.d_overcommitted) | (self.consumed < self.target),
-                              spec.GUEST_RETOUCH_MB_S, 0.0)
-            rate = np.where(booting, np.maximum(boot_rate, spec.GUEST_RETOUCH_MB_S), refill) * dt
-            # the working set itself is touched at once
-            need_ws = np.maximum(0.0, self.active_true - data)
+            if self.d_overcommitted:
+                refill = np.minimum(spec.GUEST_RETOUCH_MB_S, np.maximum(0.0, self.target - self.consumed))
+            else:
+                refill = np.full(n, spec.GUEST_RETOUCH_MB_S)
+            first = booting | ~self.touched_once
+            rate = np.where(first, np.maximum(boot_rate, spec.GUEST_RETOUCH_MB_S), refill) * dt
+            # A growing working set is touched as fast as the guest allocates.
+            need_ws = np.minimum(np.maximum(0.0, self.active_true - data), spec.GUEST_TOUCH_MB_S * dt)
             want = np.minimum(want, np.maximum(rate, need_ws))
             want = np.where(runnable, np.minimum(want, self.untouched), 0.0)
             touch = np.minimum(want, limit_room)
+            over = want - touch  # beyond the limit
             tot = touch.sum()
             if tot > free_room and tot > 0:
                 touch *= free_room / tot
             # Past the limit the host makes room by swapping the VM's own pages (random victims).
-            over = np.minimum(want - touch, np.maximum(0.0, self.private))
+            over = np.minimum(over, np.maximum(0.0, self.private))
             over_tot = over.sum()
             if over_tot > 1e-9 and budget_out > 0:
                 over *= min(1.0, budget_out / over_tot)
@@ -796,6 +809,8 @@ class Host:
             self.untouched -= touch
             self._add_resident(touch, lp_new)
         R = self.res.sum(axis=1)
+        self.touched_once |= on & ~booting & (R + self.swapped + self.zipped + self.balloon
+                                              >= np.minimum(self.touch_goal, self.memsize) - 1e-6)
         self.reserved_touched = np.where(on, np.maximum(self.reserved_touched,
                                                         np.minimum(R, self.reservation)), 0.0)
         self.action = act
@@ -1067,13 +1082,6 @@ class Host:
         inflate = np.where(on, np.minimum(inflate, protect), 0.0)
         deflate = np.minimum(np.maximum(0.0, self.balloon - tgt), spec.BALLOON_DEFLATE_MB_S * dt)
         deflate = np.where(on & (can_balloon | ~self.tools), deflate, 0.0)
-        # The host lowers balloons only with the free memory it has above its free target
-        # (the guest refills what it gets back), except a balloon above its cap, which goes down.
-        room = max(0.0, self.free_mb - self.free_target_mb)
-        total = float(deflate.sum())
-        if total > room:
-            forced = np.minimum(deflate, np.maximum(0.0, self.balloon - cap))
-            deflate = forced + (deflate - forced) * (max(0.0, room - float(forced.sum())) / total)
         got, freed = self._balloon_take(inflate)
         self.balloon += got - deflate
         self.untouched += deflate

@@ -67,7 +67,7 @@ HIGH_OF_MINFREE_6X = 4.0
 MINFREE_SCALE = ((4096, 6.0), (8192, 4.0), (16384, 2.0), (None, 1.0))
 
 # Unpublished: how far above a threshold free memory must climb before the state rises again
-# (hysteresis). A fraction of the threshold being crossed upward.
+# (hysteresis), as a fraction of minFree.
 STATE_RISE_MARGIN = 0.10
 # Unpublished: the allocator aims free memory this fraction above the reclamation threshold, so
 # that reclaiming towards the targets lifts the state out of soft and past the hysteresis band.
@@ -152,6 +152,7 @@ COMPRESSIBLE_FRACTION = 0.6  # share of swap victims that compress to 2 KB or le
 ZIP_RATIO = 0.5  # a compressed page takes a 2 KB slot of the cache
 DUP_COPIES = 2.0  # an intra-VM duplicate page exists in this many copies on average
 LARGE_PAGE_BREAK_MB_S = 64.0  # large pages broken per VM per second when memory is tight
+GUEST_TOUCH_MB_S = 32.0  # a guest whose working set grows touches new memory at this rate
 GUEST_RETOUCH_MB_S = 2.0  # a booted guest refills freed memory (page cache) at this rate
 COW_WRITE_FRACTION = 0.25  # of shared pages that join the working set, share written (COW break)
 DEFAULT_BOOT_S = 60

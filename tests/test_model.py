@@ -286,7 +286,7 @@ def test_state_hysteresis_drops_at_once_and_rises_with_a_margin():
     host.free_mb = th.high + 1  # above the threshold but inside the margin
     host._update_state()
     assert host.state == "soft"
-    host.free_mb = th.high * (1 + spec.STATE_RISE_MARGIN) + 1
+    host.free_mb = th.high + spec.STATE_RISE_MARGIN * th.min_free_mb + 1
     host._update_state()
     assert host.state == "high"
     host.free_mb = th.hard - 1
