@@ -140,8 +140,8 @@ class Profile:
     advanced: dict[str, int] = field(default_factory=dict)  # only the settings the file names
     events: list[Event] = field(default_factory=list)
     format: int = 1
-    path: str | None = None  # where it was read from, if anywhere
-    document: Any = None  # the tomlkit document it was read from, for saving with comments
+    path: str | None = field(default=None, compare=False, repr=False)  # where it was read from
+    document: Any = field(default=None, compare=False, repr=False)  # tomlkit document, for saving
 
     def advanced_value(self, name: str) -> int:
         return self.advanced.get(name, spec.ADVANCED_SETTINGS[name].default)
