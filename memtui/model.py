@@ -969,12 +969,19 @@ class Host:
 
     # ---------------------------------------------------------------- allocation
 
-    def _demand(self) -> np.ndarray:
-        """What each VM would consume unconstrained: the guest's data and balloon, minus its
-        sharing saving, up to min(memsize, limit)."""
+    def _wanted(self) -> np.ndarray:
+        """What each VM would consume with no limit and no reclamation: what its guest has
+        touched (including ballooned, swapped and compressed pages), or, once it has touched
+        its share of memory, that share; minus its sharing saving."""
         touched = self.memsize - self.untouched
+        touched = np.where(self.touched_once, np.maximum(touched, np.minimum(self.touch_goal, self.memsize)), touched)
+        touched = np.maximum(touched, self.active_true)
         saved = self.shared - self.common_share
-        return np.where(self.on, np.clip(touched - saved, 0.0, self.limit), 0.0)
+        return np.where(self.on, np.maximum(0.0, touched - saved), 0.0)
+
+    def _demand(self) -> np.ndarray:
+        """The upper bound of a VM's target: what it wants, up to min(memsize, limit)."""
+        return np.minimum(self._wanted(), self.limit)
 
     def _compute_targets(self) -> None:
         on = self.on
@@ -1056,16 +1063,15 @@ class Host:
         swap_states = (spec.STATE_HARD, spec.STATE_LOW)
         reclaiming = st in balloon_states or st in swap_states
         over_limit = self.consumed - self.limit  # machine memory above the limit
-        # Guest data beyond the limit (resident, swapped or compressed): the balloon takes it back.
-        over_limit_guest = self.consumed + self.swapped + self.zipped - self.limit
-        above_target = self.consumed - self.target
+        # The balloon holds what the guest wants beyond its target (a limit included).
+        wanted = self._wanted()
+        balloon_goal = wanted - self.target
         if reclaiming:
-            need = np.maximum(above_target, over_limit)
-            need_balloon = np.maximum(above_target, over_limit_guest)
+            need = np.maximum(self.consumed - self.target, over_limit)
         else:
-            # No reclamation, but a balloon deflates only as far as the VM is below its target.
+            # No reclamation: a balloon only deflates toward its goal, and a limit is enforced.
             need = over_limit
-            need_balloon = np.maximum(over_limit_guest, np.minimum(0.0, above_target))
+            balloon_goal = np.maximum(wanted - self.limit, np.minimum(self.balloon, balloon_goal))
         need = np.where(on, need, 0.0)
         # Never below the part of the reservation the VM has touched.
         R = self.res.sum(axis=1)
@@ -1074,7 +1080,7 @@ class Host:
         # Balloon.
         cap = self.balloon_cap
         if ballooning:
-            tgt = np.where(can_balloon, np.clip(self.balloon + need_balloon, 0.0, cap), 0.0)
+            tgt = np.where(can_balloon, np.clip(balloon_goal, 0.0, cap), 0.0)
         else:
             tgt = np.where(can_balloon, np.minimum(self.balloon, cap), 0.0)  # hold, no inflation
         self.balloon_tgt = np.where(on, tgt, 0.0)

@@ -68,10 +68,10 @@ MINFREE_SCALE = ((4096, 6.0), (8192, 4.0), (16384, 2.0), (None, 1.0))
 
 # Unpublished: how far above a threshold free memory must climb before the state rises again
 # (hysteresis), as a fraction of minFree.
-STATE_RISE_MARGIN = 0.10
+STATE_RISE_MARGIN = 0.25
 # Unpublished: the allocator aims free memory this fraction above the reclamation threshold, so
 # that reclaiming towards the targets lifts the state out of soft and past the hysteresis band.
-FREE_TARGET_MARGIN = 0.12
+FREE_TARGET_MARGIN = 0.30
 
 # --------------------------------------------------------------------------------------------
 # Advanced settings (section 13)
