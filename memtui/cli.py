@@ -43,7 +43,9 @@ def _ui_parser() -> argparse.ArgumentParser:
         description="Administer a simulated VMware ESX host's memory in the terminal.",
         epilog="Other commands: memtui run | check | lab | bench (memtui COMMAND --help).",
     )
-    p.add_argument("profile", nargs="?", help="host profile (TOML); default: the bundled default profile")
+    p.add_argument("profile", nargs="?",
+                   help="host profile (TOML); default: the bundled default profile; with "
+                        "--restricted, a profile name from your own or the bundled profiles")
     p.add_argument("--readonly", action="store_true", help="nothing can be changed or saved")
     p.add_argument("--theme", help="colour theme, e.g. ansi-dark for 16-colour terminals")
     p.add_argument("--restricted", action="store_true",
@@ -143,9 +145,24 @@ def cmd_bench(argv: list[str]) -> int:
 
 def cmd_ui(argv: list[str]) -> int:
     args = _ui_parser().parse_args(argv)
+    profile = args.profile
+    if args.restricted:
+        from memtui.restricted import RestrictedError, RestrictedPolicy
+
+        policy = RestrictedPolicy.for_user()
+        try:
+            policy.ensure_home()
+            if profile is not None:
+                profile = str(policy.readable_path(profile))
+        except RestrictedError as exc:
+            _err(str(exc))
+            return 2
+        except OSError as exc:
+            _err(f"cannot use your profile directory {policy.home}: {exc.strerror or exc}")
+            return 2
     from memtui.ui.app import run
 
-    return run(args.profile, readonly=args.readonly, theme=args.theme, restricted=args.restricted)
+    return run(profile, readonly=args.readonly, theme=args.theme, restricted=args.restricted)
 
 
 def main(argv: list[str] | None = None) -> int:
