@@ -79,10 +79,11 @@ def explain_host(host) -> list[str]:
             better = order[i - 1]
             floor = floors.get(better)
             if floor is not None:
-                rise = floor * (1.0 + spec.STATE_RISE_MARGIN)
+                min_free = host.thresholds.min_free_mb
+                rise = floor + spec.STATE_RISE_MARGIN * min_free
                 out.append(f"Free memory is below the {better} threshold ({mb(floor)}); the state "
-                           f"rises again only once free memory is above {mb(rise)} "
-                           f"({pct(spec.STATE_RISE_MARGIN * 100)} hysteresis).")
+                           f"rises again only once free memory is above {mb(rise)} (hysteresis: "
+                           f"{pct(spec.STATE_RISE_MARGIN * 100)} of minFree, {mb(min_free)}).")
         floor = floors.get(h.state)
         if floor is not None and floor > -math.inf and i < len(order) - 1:
             out.append(f"It drops to {order[i + 1]} if free memory falls below {mb(floor)}.")

@@ -17,7 +17,7 @@ The module imports no UI toolkit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from memtui.metrics import Snapshot
@@ -71,18 +71,15 @@ def apply_change(host, change: dict, allow_workload: bool = True) -> str:
             for k, v in changes.items():
                 host.set_advanced(k, v)
         else:
-            i = host.index(vm)
+            host.index(vm)  # an unknown VM raises KeyError
             if workload and not allow_workload:
                 raise SettingError("this lab does not let you change the guest's workload")
             if isinstance(changes.get("limit_mb"), str) and changes["limit_mb"].lower() == "unlimited":
                 changes["limit_mb"] = None
-            if changes.get("power") == "on" and not host.on[i] and len(changes) > 1:
-                # Check admission with the new settings first: the model keeps the settings of a
-                # power-on it refuses.
-                settings = {k: v for k, v in changes.items() if k != "power"}
-                short, msg = host.admission_shortfall(replace(host.vms[i], **settings))
-                if short > 0:
-                    raise AdmissionError(vm, msg, short)
+            if changes and workload:  # all or nothing: try both on a copy first
+                trial = host.fork()
+                trial.set_vm(vm, **changes)
+                trial.set_workload(vm, **workload)
             if changes:
                 host.set_vm(vm, **changes)
             if workload:
