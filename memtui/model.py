@@ -734,8 +734,9 @@ class Host:
         self.zip_rate = np.zeros(n)
         # Datastore throughput this step: faults (swap-in) first, the rest for swap-out.
         budget = self.config.swap_mb_per_s * dt
-        swin_want = np.where(runnable, self.swapped_act, 0.0)
-        budget_in = min(budget, float(swin_want.sum()))
+        # Only faults that can be served need bandwidth: room under the limit and free memory.
+        swin_want = np.where(runnable, np.minimum(self.swapped_act, limit_room), 0.0)
+        budget_in = min(budget, float(swin_want.sum()), free_room)
         budget_out = budget - budget_in
 
         # 1. Targets (on the balance period and on the triggers), and reclamation toward them.
@@ -1112,13 +1113,18 @@ class Host:
             rest = np.maximum(0.0, swap_need - shared_now)
             if self.compression:
                 room = np.maximum(0.0, self.memsize * self.advanced["Mem.MemZipMaxPct"] / 100.0 / spec.ZIP_RATIO - self.zipped)
-                z = np.minimum(np.minimum(rest * spec.COMPRESSIBLE_FRACTION, room), spec.ZIP_RATE_MB_S * dt)
+                # Of the victims, the compressible ones go to the cache while it has room; when
+                # the compressor is the bottleneck, fewer victims are taken this step.
+                c = spec.COMPRESSIBLE_FRACTION
+                rate = spec.ZIP_RATE_MB_S * dt
+                z = np.minimum(np.minimum(rest * c, room), rate)
+                rate_bound = (rate < np.minimum(rest * c, room)) & (c > 0)
                 fa = self._active_resident_fraction()
                 zgot = self._take_private(z)
                 self.zipped += zgot
                 self.zipped_act += zgot * fa
                 self.zip_rate = zgot / dt
-                rest -= zgot
+                rest = np.where(rate_bound, zgot * (1 - c) / c, rest - zgot)
                 act |= np.where(zgot > 0, ACT_ZIP, 0)
             tot = rest.sum()
             if tot > 0 and budget > 0:

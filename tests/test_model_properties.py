@@ -111,10 +111,10 @@ def _host_common(host: Host) -> float:
     on = host.on
     zero = host.shr[:, 0] * on
     common = 0.0
-    if host.salted:
-        common += spec.PAGE_MB * np.count_nonzero(zero > 0)
-    elif zero.sum() > 0:
-        common += spec.PAGE_MB
+    if host.salted:  # one zero page per VM (never more than the VM's zero pages)
+        common += float(np.minimum(zero, spec.PAGE_MB).sum())
+    else:  # one zero page for the host
+        common += min(float(zero.sum()), spec.PAGE_MB)
     common += float((host.shr[:, 2] * on).sum()) / spec.DUP_COPIES
     if not host.salted:
         for fam in set(host.family[on & host.pshare & (host.family >= 0)].tolist()):
