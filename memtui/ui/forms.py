@@ -1,0 +1,424 @@
+"""Forms that edit a VM, its workload, an advanced setting, or add / clone a VM.
+
+Every field is checked as one types and says what is wrong under it; Enter or ctrl+s applies,
+Esc backs out. The model has the last word: a change it refuses (a setting rule, admission
+control) leaves the form open with the model's message, and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Static
+
+from memtui import spec
+from memtui.config import VMConfig, Workload, format_duration, parse_duration
+
+# --------------------------------------------------------------------------------------------
+# Parsing what people type
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
+_UNITS_MB = {"": 1, "m": 1, "g": 1024, "t": 1024 * 1024, "k": 1 / 1024}
+
+
+def parse_mb(text: str, what: str = "a size") -> int:
+    """Whole MB from "4096", "4096 MB", "4G", "4 GB", "0.5G"."""
+    m = _SIZE_RE.match(text)
+    if not m:
+        raise ValueError(f"{what} is a whole number of MB, e.g. 4096, or 4G")
+    value = float(m.group(1)) * _UNITS_MB[m.group(2).lower()]
+    if abs(value - round(value)) > 1e-9:
+        raise ValueError(f"{what} must be whole MB ({value:g} MB is not)")
+    return int(round(value))
+
+
+def parse_int(text: str, what: str, lo: int, hi: int) -> int:
+    t = text.strip()
+    if not re.fullmatch(r"[+-]?\d+", t):
+        raise ValueError(f"{what} is a whole number from {lo} to {hi}")
+    value = int(t)
+    if not lo <= value <= hi:
+        raise ValueError(f"{what} must be {lo} to {hi}, not {value}")
+    return value
+
+
+def parse_pct(text: str, what: str) -> float:
+    t = text.strip().removesuffix("%").strip()
+    try:
+        value = float(t)
+    except ValueError:
+        raise ValueError(f"{what} is a percentage from 0 to 100") from None
+    if not 0 <= value <= 100:
+        raise ValueError(f"{what} must be 0 to 100 %, not {value:g}")
+    return value
+
+
+def parse_limit(text: str) -> int | None:
+    t = text.strip().lower()
+    if t in ("", "unlimited", "none", "-"):
+        return None
+    return parse_mb(text, "a limit")
+
+
+def parse_optional_mb(text: str, what: str) -> int | None:
+    t = text.strip().lower()
+    if t in ("", "none", "-"):
+        return None
+    return parse_mb(text, what)
+
+
+def parse_shares(text: str) -> str | int:
+    t = text.strip().lower()
+    if t in spec.SHARES_PER_MB:
+        return t
+    if re.fullmatch(r"\d+", t) and int(t) > 0:
+        return int(t)
+    raise ValueError("shares are low, normal, high or a positive whole number")
+
+
+def parse_active(text: str, memory_mb: float) -> float | None:
+    t = text.strip().lower()
+    if t in ("", "idle", "none"):
+        return None
+    value = parse_mb(text, "the active memory")
+    if value > memory_mb:
+        raise ValueError(f"active memory cannot exceed the VM's memory ({memory_mb:g} MB)")
+    return float(value)
+
+
+def parse_duration_text(text: str) -> int:
+    return parse_duration(text.strip())
+
+
+def parse_schedule(text: str, memory_mb: float) -> list[tuple[int, float]]:
+    """ "0s 50, 10m 150, 20m 0" -> [(0, 50), (600, 150), (1200, 0)]."""
+    out: list[tuple[int, float]] = []
+    t = text.strip()
+    if not t or t.lower() == "none":
+        return out
+    for part in t.split(","):
+        bits = part.split()
+        if len(bits) != 2:
+            raise ValueError('a schedule is "time MB" pairs separated by commas, e.g. "0s 50, 10m 150"')
+        at = parse_duration(bits[0])
+        mb = parse_mb(bits[1], "the active memory of a step")
+        if mb > memory_mb:
+            raise ValueError(f"a step's active memory cannot exceed the VM's memory ({memory_mb:g} MB)")
+        out.append((at, float(mb)))
+    if [a for a, _ in out] != sorted(a for a, _ in out):
+        raise ValueError("schedule steps must be in time order")
+    return out
+
+
+def parse_name(text: str, taken: set[str]) -> str:
+    name = text.strip()
+    if not name:
+        raise ValueError("a VM needs a name")
+    if len(name) > 80:
+        raise ValueError("a VM name is at most 80 characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise ValueError("a VM name cannot hold control characters")
+    if name in taken:
+        raise ValueError(f"a VM named {name!r} exists already")
+    return name
+
+
+def parse_family(text: str) -> str | None:
+    t = text.strip()
+    return t or None
+
+
+# --------------------------------------------------------------------------------------------
+# The form
+
+
+@dataclass
+class Field:
+    key: str
+    label: str
+    text: str | bool  # initial text of an Input, or the state of a Checkbox
+    parse: Callable[[str], Any] | None = None  # None for a Checkbox
+    help: str = ""
+    disabled: bool = False
+    placeholder: str = ""
+
+
+@dataclass
+class FormSpec:
+    title: str | Text
+    fields: list[Field]
+    apply: Callable[[dict[str, Any]], str | None]  # raises to refuse; may return a message
+    check: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None  # cross-field rules
+    intro: str = ""
+    apply_label: str = "Apply"
+    only_changed: bool = True  # hand apply only the values that differ from the start
+    initial: dict[str, Any] = field(default_factory=dict)
+
+
+class FormScreen(ModalScreen[str | None]):
+    """A modal form. Dismisses with a message (or "") once applied, None when backed out."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Back", id="form.cancel"),
+        Binding("ctrl+s", "apply", "Apply", id="form.apply"),
+        Binding("down", "app.focus_next", "Next field", show=False, id="form.next"),
+        Binding("up", "app.focus_previous", "Previous field", show=False, id="form.previous"),
+    ]
+
+    def __init__(self, form: FormSpec) -> None:
+        super().__init__(classes="form-screen")
+        self.form = form
+        self.errors: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="form"):
+            title = self.form.title if isinstance(self.form.title, Text) else Text(self.form.title)
+            yield Static(title, id="form-title", markup=False)
+            if self.form.intro:
+                yield Static(Text(self.form.intro), id="form-intro", markup=False)
+            with VerticalScroll(id="form-fields"):
+                for f in self.form.fields:
+                    with Horizontal(classes="form-row", id=f"row-{f.key}"):
+                        yield Label(f.label, classes="form-label")
+                        if f.parse is None:
+                            yield Checkbox("yes", bool(f.text), id=f"f-{f.key}", disabled=f.disabled,
+                                           classes="form-check", compact=True)
+                        else:
+                            yield Input(str(f.text), id=f"f-{f.key}", disabled=f.disabled,
+                                        placeholder=f.placeholder, classes="form-input",
+                                        select_on_focus=True, compact=True)
+                    yield Static("", id=f"err-{f.key}", classes="form-field-error", markup=False)
+            yield Static("", id="form-help", markup=False)
+            yield Static("", id="form-error", markup=False)
+            with Horizontal(id="form-buttons"):
+                yield Static(Text("Enter applies · ↑↓ Tab move · Esc backs out"),
+                             id="form-keys", markup=False)
+                yield Button(self.form.apply_label, id="form-apply", variant="primary", compact=True)
+                yield Button("Cancel", id="form-cancel", compact=True)
+
+    def on_mount(self) -> None:
+        for f in self.form.fields:
+            self.query_one(f"#err-{f.key}", Static).display = False
+        self.query_one("#form-error", Static).display = False
+        first = next((f for f in self.form.fields if not f.disabled), None)
+        if first is not None:
+            self.query_one(f"#f-{first.key}").focus()
+
+    def on_descendant_focus(self, event) -> None:
+        widget_id = getattr(event.widget, "id", None) or ""
+        f = next((f for f in self.form.fields if f"f-{f.key}" == widget_id), None)
+        if f is not None:
+            self.query_one("#form-help", Static).update(Text(f"{f.label}: {f.help}"))
+
+    # ---------------------------------------------------------------- values
+
+    def field_value(self, f: Field) -> Any:
+        widget = self.query_one(f"#f-{f.key}")
+        if f.parse is None:
+            return bool(widget.value)
+        return f.parse(widget.value)
+
+    def values(self) -> tuple[dict[str, Any], dict[str, str]]:
+        values: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        for f in self.form.fields:
+            try:
+                values[f.key] = self.field_value(f)
+            except ValueError as exc:
+                errors[f.key] = str(exc)
+        if not errors and self.form.check is not None:
+            for key, msg in self.form.check(values):
+                errors.setdefault(key, msg)
+        return values, errors
+
+    def _show_errors(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        for f in self.form.fields:
+            err = self.query_one(f"#err-{f.key}", Static)
+            msg = errors.get(f.key, "")
+            err.update(Text(msg))
+            err.display = bool(msg)
+            self.query_one(f"#f-{f.key}").set_class(bool(msg), "-invalid")
+
+    def show_error(self, message: str) -> None:
+        box = self.query_one("#form-error", Static)
+        box.update(Text(message))
+        box.display = bool(message)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        _, errors = self.values()
+        self._show_errors(errors)
+        self.show_error("")
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        _, errors = self.values()
+        self._show_errors(errors)
+        self.show_error("")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_apply()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "form-apply":
+            self.action_apply()
+        else:
+            self.action_cancel()
+
+    # ---------------------------------------------------------------- actions
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_apply(self) -> None:
+        values, errors = self.values()
+        self._show_errors(errors)
+        if errors:
+            # Each message stands under its field; the first bad field gets the focus.
+            bad = next(f for f in self.form.fields if f.key in errors)
+            self.query_one(f"#f-{bad.key}").focus()
+            return
+        if self.form.only_changed:
+            start = self.form.initial
+            values = {k: v for k, v in values.items() if k not in start or start[k] != v}
+            if not values:
+                self.dismiss("")
+                return
+        try:
+            message = self.form.apply(values)
+        except Exception as exc:  # the model's refusal: SettingError, AdmissionError, ...
+            from memtui.model import AdmissionError, SettingError
+            from memtui.ui.session import ReadOnlyError
+
+            if not isinstance(exc, SettingError | AdmissionError | ReadOnlyError | ValueError | KeyError):
+                raise
+            text = str(exc)
+            if isinstance(exc, KeyError) and exc.args:
+                text = str(exc.args[0])
+            self.show_error(f"Refused: {text}")
+            return
+        self.dismiss(message or "")
+
+
+# --------------------------------------------------------------------------------------------
+# The forms memtui offers
+
+def _mb_text(value: int | None, none: str) -> str:
+    return none if value is None else str(value)
+
+
+def vm_fields(c: VMConfig, powered_on: bool, max_vcpus: int) -> list[Field]:
+    locked = "power the VM off to change it" if powered_on else ""
+    return [
+        Field("memory_mb", "Memory (MB)", str(c.memory_mb), lambda t: _positive_mb(t, "memory"),
+              help=locked or "configured memory (memsize): 4096 or 4G", disabled=powered_on),
+        Field("vcpus", "vCPUs", str(c.vcpus), lambda t: parse_int(t, "vCPUs", 1, max_vcpus),
+              help=locked or f"1 to {max_vcpus}", disabled=powered_on),
+        Field("reservation_mb", "Reservation (MB)", str(c.reservation_mb),
+              lambda t: parse_mb(t, "a reservation"),
+              help="guaranteed memory; admission control needs it free (raising it on a running VM too)"),
+        Field("limit_mb", "Limit (MB)", _mb_text(c.limit_mb, "unlimited"), parse_limit,
+              help="unlimited, or the most machine memory the VM may get"),
+        Field("shares", "Shares", str(c.shares), parse_shares,
+              help="low, normal, high (5 / 10 / 20 per MB) or a number"),
+        Field("max_balloon_mb", "Balloon cap (MB)", _mb_text(c.max_balloon_mb, "none"),
+              lambda t: parse_optional_mb(t, "a balloon cap"),
+              help="sched.mem.maxmemctl: none, or the most the balloon may take"),
+        Field("tools", "VMware Tools", c.tools, None, help="balloon driver installed and running"),
+        Field("page_sharing", "Page sharing", c.page_sharing, None,
+              help="sched.mem.pshare.enable: take part in page sharing"),
+        Field("content_family", "Content family", c.content_family or "", parse_family,
+              help="VMs of one family (guest OS, template) share identical pages; empty for none"),
+    ]
+
+
+def _positive_mb(text: str, what: str) -> int:
+    value = parse_mb(text, what)
+    if value <= 0:
+        raise ValueError(f"{what} must be above 0 MB")
+    return value
+
+
+def vm_checks(values: dict[str, Any]) -> list[tuple[str, str]]:
+    out = []
+    mem, res, lim = values.get("memory_mb"), values.get("reservation_mb"), values.get("limit_mb")
+    if mem is not None and res is not None and res > mem:
+        out.append(("reservation_mb", f"a reservation of {res} MB is above the VM's memory ({mem} MB)"))
+    if lim is not None and res is not None and lim < res:
+        out.append(("limit_mb", f"the limit ({lim} MB) is below the reservation ({res} MB)"))
+    return out
+
+
+def workload_fields(c: VMConfig) -> list[Field]:
+    wl = c.workload
+    mem = c.memory_mb
+    schedule = ", ".join(f"{format_duration(at)} {mb:g}" for at, mb in wl.schedule)
+    return [
+        Field("touched_pct", "Touched (%)", f"{wl.touched_pct:g}", lambda t: parse_pct(t, "touched"),
+              help="share of memory the guest touches after boot (Windows zeroes all of it)"),
+        Field("active_mb", "Active (MB)", "idle" if wl.active_mb is None else f"{wl.active_mb:g}",
+              lambda t: parse_active(t, mem),
+              help=f"true working set, up to {mem} MB; idle = {spec.IDLE_ACTIVE_PCT:g} % of memory"),
+        Field("zero_pct", "Zero pages (%)", f"{wl.zero_pct:g}", lambda t: parse_pct(t, "zero pages"),
+              help="share of touched memory that is zero pages"),
+        Field("family_pct", "Family pages (%)", f"{wl.family_pct:g}",
+              lambda t: parse_pct(t, "family pages"),
+              help="share identical across the content family"),
+        Field("dup_pct", "Duplicates (%)", f"{wl.dup_pct:g}", lambda t: parse_pct(t, "duplicates"),
+              help="share duplicated inside the VM"),
+        Field("boot_s", "Boot time", format_duration(wl.boot_s), parse_duration_text,
+              help='seconds or "2m": the balloon driver runs only once the guest has booted'),
+        Field("schedule", "Schedule", schedule, lambda t: parse_schedule(t, mem),
+              placeholder="e.g. 0s 50, 10m 150, 20m 0",
+              help="working set over time since power-on: time MB pairs; empty for none"),
+    ]
+
+
+def workload_checks(values: dict[str, Any]) -> list[tuple[str, str]]:
+    z, f, d = values.get("zero_pct"), values.get("family_pct"), values.get("dup_pct")
+    if None not in (z, f, d) and z + f + d > 100:
+        return [("dup_pct", f"zero + family + duplicates = {z + f + d:g} %: at most 100 %")]
+    return []
+
+
+def advanced_field(name: str, value: int) -> Field:
+    s = spec.ADVANCED_SETTINGS[name]
+    return Field("value", "Value", str(value), lambda t: parse_int(t, name, s.minimum, s.maximum),
+                 help=f"{s.meaning} · default {s.default} · range {s.minimum} to {s.maximum}")
+
+
+def new_vm_template(taken: set[str]) -> VMConfig:
+    i = 1
+    while f"vm{i:02d}" in taken:
+        i += 1
+    return VMConfig(name=f"vm{i:02d}", memory_mb=2048, workload=Workload())
+
+
+def add_vm_fields(c: VMConfig, taken: set[str], max_vcpus: int) -> list[Field]:
+    return [
+        Field("name", "Name", c.name, lambda t: parse_name(t, taken), help="unique on this host"),
+        *vm_fields(c, False, max_vcpus),
+        Field("active_mb", "Active (MB)", "idle", lambda t: t,
+              help="the guest's true working set; idle for an idle guest (edit the workload later)"),
+        Field("power", "Power on", True, None, help="power on at once (admission control applies)"),
+    ]
+
+
+def add_vm_checks(values: dict[str, Any]) -> list[tuple[str, str]]:
+    out = vm_checks(values)
+    mem = values.get("memory_mb")
+    if mem is not None and "active_mb" in values:
+        try:
+            parse_active(values["active_mb"], mem)
+        except ValueError as exc:
+            out.append(("active_mb", str(exc)))
+    return out
