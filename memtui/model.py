@@ -1183,33 +1183,39 @@ class Host:
         booting = on & (since < self.boot_s)
         can_balloon = self.tools & ~booting & (self.advanced["Mem.CtlMaxPercent"] > 0)
         R = self.res.sum(axis=1)
+        memsize = self.memsize
+
+        def col(x) -> list[float]:
+            return np.round(np.where(on, x, 0.0), 2).tolist()
+
+        ov, gr, co, tg = col(self.overhead), col(R), col(self.consumed), col(self.target)
+        tc, ac, at = col(R + self.swapped + self.zipped), col(active), col(self.active_true)
+        bl, bt, bm = col(self.balloon), col(self.balloon_tgt), col(self.balloon_cap)
+        sw, st, zp = col(self.swapped), col(self.swap_tgt), col(self.zipped)
+        sh, ze, sv = col(self.shared), col(self.shared_zero), col(self.shared - self.common_share)
+        si, so, pr = col(self.swap_in_rate), col(self.swap_out_rate), col(self.private)
+        un = np.round(np.where(on, self.untouched, memsize), 2).tolist()
+        ap = col(100 * _div(active, memsize))
+        asl, afa = col(100 * self.act_slow), col(100 * self.act_fast)
+        zc, zr, ur = col(self.zip_cache), col(self.zip_rate), col(self.unzip_rate)
+        gp = col(np.maximum(0.0, self.active_true - (memsize - self.balloon)))
+        balloon_active = (on & can_balloon).tolist()
+        blocked, boot = self.blocked.tolist(), booting.tolist()
         for i, vm in enumerate(self.vms):
-            o = bool(on[i])
-            ms = float(self.memsize[i])
-            def f(x, _o=o):
-                return round(float(x), 2) if _o else 0.0
-            saved = self.shared[i] - self.common_share[i]
             vms.append(VMMetrics(
-                name=vm.name, power=vm.power, memory_mb=ms, vcpus=vm.vcpus,
+                name=vm.name, power=vm.power, memory_mb=float(vm.memory_mb), vcpus=vm.vcpus,
                 reservation_mb=float(vm.reservation_mb),
                 limit_mb=None if vm.limit_mb is None else float(vm.limit_mb),
-                shares=int(vm.shares_value), overhead_mb=f(self.overhead[i]),
-                granted_mb=f(R[i]), consumed_mb=f(self.consumed[i]), target_mb=f(self.target[i]),
-                touched_mb=f(R[i] + self.swapped[i] + self.zipped[i]), active_mb=f(active[i]),
-                active_true_mb=f(self.active_true[i]), balloon_mb=f(self.balloon[i]),
-                balloon_target_mb=f(self.balloon_tgt[i]), balloon_max_mb=f(self.balloon_cap[i]),
-                swapped_mb=f(self.swapped[i]), swap_target_mb=f(self.swap_tgt[i]),
-                zipped_mb=f(self.zipped[i]), shared_mb=f(self.shared[i]), zero_mb=f(self.shared_zero[i]),
-                shared_saved_mb=f(saved), swap_in_mb_s=f(self.swap_in_rate[i]),
-                swap_out_mb_s=f(self.swap_out_rate[i]), blocked=bool(self.blocked[i]),
-                tools=vm.tools, balloon_active=bool(o and can_balloon[i]), private_mb=f(self.private[i]),
-                untouched_mb=round(float(self.untouched[i]), 2) if o else ms,
-                active_pct=f(100 * active[i] / ms if ms else 0),
-                active_slow_pct=f(100 * self.act_slow[i]), active_fast_pct=f(100 * self.act_fast[i]),
-                zip_cache_mb=f(self.zip_cache[i]), zip_rate_mb_s=f(self.zip_rate[i]),
-                unzip_rate_mb_s=f(self.unzip_rate[i]),
-                guest_paging_mb=f(max(0.0, self.active_true[i] - (ms - self.balloon[i]))),
-                booting=bool(booting[i]),
+                shares=int(vm.shares_value), overhead_mb=ov[i], granted_mb=gr[i],
+                consumed_mb=co[i], target_mb=tg[i], touched_mb=tc[i], active_mb=ac[i],
+                active_true_mb=at[i], balloon_mb=bl[i], balloon_target_mb=bt[i],
+                balloon_max_mb=bm[i], swapped_mb=sw[i], swap_target_mb=st[i], zipped_mb=zp[i],
+                shared_mb=sh[i], zero_mb=ze[i], shared_saved_mb=sv[i], swap_in_mb_s=si[i],
+                swap_out_mb_s=so[i], blocked=blocked[i], tools=vm.tools,
+                balloon_active=balloon_active[i], private_mb=pr[i], untouched_mb=un[i],
+                active_pct=ap[i], active_slow_pct=asl[i], active_fast_pct=afa[i],
+                zip_cache_mb=zc[i], zip_rate_mb_s=zr[i], unzip_rate_mb_s=ur[i],
+                guest_paging_mb=gp[i], booting=boot[i],
             ))
         onf = on.astype(float)
         shared = float((self.shared * onf).sum())
