@@ -45,13 +45,7 @@ def pct(x: float) -> str:
 
 
 def _floors(host) -> list[tuple[str, float]]:
-    """Each state with the free memory it needs, best first (the worst state needs none)."""
-    th = host.thresholds
-    out = [(spec.STATE_HIGH, th.high)]
-    if th.clear is not None:
-        out.append((spec.STATE_CLEAR, th.clear))
-    out += [(spec.STATE_SOFT, th.soft), (spec.STATE_HARD, th.hard), (spec.STATE_LOW, -math.inf)]
-    return out
+    return host.thresholds.floors()
 
 
 def _thresholds_words(host) -> str:

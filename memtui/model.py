@@ -273,15 +273,6 @@ class Host:
             self._thresholds = tables.thresholds(*key)
         return self._thresholds
 
-    def _state_floors(self) -> list[tuple[str, float]]:
-        """Each state with the free memory it needs, best first; the last state has none."""
-        th = self.thresholds
-        floors = [(spec.STATE_HIGH, th.high)]
-        if th.clear is not None:
-            floors.append((spec.STATE_CLEAR, th.clear))
-        floors += [(spec.STATE_SOFT, th.soft), (spec.STATE_HARD, th.hard), (spec.STATE_LOW, -np.inf)]
-        return floors
-
     @property
     def free_target_mb(self) -> float:
         """Free memory the targets aim for: the high threshold (4.x, 5.x) or minFree, the clear
@@ -372,7 +363,7 @@ class Host:
     # ---------------------------------------------------------------- state
 
     def _update_state(self) -> bool:
-        floors = self._state_floors()
+        floors = self.thresholds.floors()
         names = [s for s, _ in floors]
         cur = names.index(self.state) if self.state in names else 0
         free = self.free_mb

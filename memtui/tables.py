@@ -91,6 +91,14 @@ class Thresholds:
     hard: float
     low: float
 
+    def floors(self) -> list[tuple[str, float]]:
+        """Each state with the free memory it needs, best first; the worst state needs none."""
+        out = [(spec.STATE_HIGH, self.high)]
+        if self.clear is not None:
+            out.append((spec.STATE_CLEAR, self.clear))
+        out += [(spec.STATE_SOFT, self.soft), (spec.STATE_HARD, self.hard), (spec.STATE_LOW, float("-inf"))]
+        return out
+
     def as_dict(self) -> dict[str, float]:
         out = {spec.STATE_HIGH: self.high}
         if self.clear is not None:
