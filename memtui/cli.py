@@ -160,6 +160,9 @@ def cmd_ui(argv: list[str]) -> int:
         except OSError as exc:
             _err(f"cannot use your profile directory {policy.home}: {exc.strerror or exc}")
             return 2
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        _err("the terminal UI needs a terminal (without one, use: memtui run PROFILE --for DURATION)")
+        return 2
     from memtui.ui.app import run
 
     return run(profile, readonly=args.readonly, theme=args.theme, restricted=args.restricted)

@@ -1429,6 +1429,8 @@ def _cmd_start(args) -> int:
     if lab is None:
         return 2
     ProgressStore().record_start(lab)
+    if not args.print and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        args.print = True  # no terminal for the UI: print the briefing
     if not args.print:
         module, _, func = LAB_UI_ENTRY.partition(":")
         try:
