@@ -48,6 +48,15 @@ def _floors(host) -> list[tuple[str, float]]:
     return host.thresholds.floors()
 
 
+def _decided(host) -> bool:
+    """Whether the host has set the VMs' targets yet (it does at its first step)."""
+    return getattr(host, "_last_balance_t", 0.0) > -1e17
+
+
+NOT_DECIDED = ("The host has not set the VMs' targets yet: it does at the first simulated second "
+               "(step the clock to see them).")
+
+
 def _thresholds_words(host) -> str:
     parts = [f"{state} from {mb(floor)}" for state, floor in _floors(host)[:-1]]
     return ", ".join(parts) + f", {spec.STATE_LOW} below"
@@ -85,6 +94,9 @@ def explain_host(host) -> list[str]:
     on = [v.name for v in snap.vms if v.power == "on"]
     if not on:
         out.append("No VM is powered on.")
+        return out
+    if not _decided(host):
+        out.append(NOT_DECIDED)
         return out
     d = host.decision(on[0])
     avail = d.available_mb
@@ -163,9 +175,12 @@ def explain_vm(host, name: str) -> list[str]:
     v = snap.vm(name)
     if v.power != "on":
         return [f"{name} is powered off: it has no target and holds no machine memory."]
+    h = snap.host
+    if not _decided(host):
+        return [f"The host is in the {h.state} state ({mb(h.free_mb)} free; thresholds: "
+                f"{_thresholds_words(host)}).", NOT_DECIDED]
     d = host.decision(name)
     decisions = [host.decision(o.name) for o in snap.vms if o.power == "on"]
-    h = snap.host
     th = host.thresholds
     out = [f"The host is in the {d.state} state ({mb(h.free_mb)} free; thresholds: "
            f"{_thresholds_words(host)}); in it the host does {_does(host, h.state)}."]

@@ -17,6 +17,7 @@ The module imports no UI toolkit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,10 @@ HOST_FIGURES = ("state", "free_mb", "balloon_mb", "swapped_mb", "zipped_mb", "un
 
 class ChangeRefused(Exception):
     """The model refused a change (admission control, a rule, an unknown name); nothing changed."""
+
+
+class PreviewCancelled(Exception):
+    """`preview(..., cancelled=...)` was told to stop before it finished."""
 
 
 def describe_change(change: dict) -> str:
@@ -175,16 +180,24 @@ def _cell(x: Any) -> str:
     return str(x)
 
 
-def preview(host, change: dict, seconds: int = DEFAULT_SECONDS, allow_workload: bool = True) -> Preview:
+def preview(host, change: dict, seconds: int = DEFAULT_SECONDS, allow_workload: bool = True,
+            cancelled: Callable[[], bool] | None = None) -> Preview:
     """Run copies of `host` `seconds` ahead without and with `change`; the live host is left
-    exactly as it was."""
+    exactly as it was. `cancelled`, when given, is asked now and then (a UI's worker whose
+    dialog was closed): once it says True the preview stops with PreviewCancelled."""
     from memtui import spec
 
     steps = int(round(seconds / spec.STEP_S))
+
+    def run(copy) -> None:
+        for k in range(steps):
+            if cancelled is not None and k % 30 == 0 and cancelled():
+                raise PreviewCancelled()
+            copy.step()
+
     now = host.snapshot()
     base = host.fork()
-    for _ in range(steps):
-        base.step()
+    run(base)
     before = base.snapshot()
     other = host.fork()
     try:
@@ -192,10 +205,9 @@ def preview(host, change: dict, seconds: int = DEFAULT_SECONDS, allow_workload: 
     except ChangeRefused as exc:
         return Preview(dict(change) if isinstance(change, dict) else {}, describe_change(change)
                        if isinstance(change, dict) else "?", seconds, now, before, None, str(exc))
-    for _ in range(steps):
-        other.step()
+    run(other)
     return Preview(dict(change), description, seconds, now, before, other.snapshot(), None)
 
 
 __all__ = ["preview", "Preview", "Row", "apply_change", "describe_change", "ChangeRefused",
-           "DEFAULT_SECONDS"]
+           "PreviewCancelled", "DEFAULT_SECONDS"]

@@ -15,20 +15,37 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import App
 from textual.binding import Binding
 from textual.timer import Timer
+from textual.worker import Worker, WorkerState
 
 from memtui import paths
-from memtui.config import Profile
-from memtui.model import Host
 from memtui.ui.screen import MainScreen
 from memtui.ui.session import Session
 from memtui.ui.settings import load_settings, save_settings
 
+if TYPE_CHECKING:  # the model (numpy) is imported after the first frame, in a worker
+    from memtui.config import Profile
+    from memtui.labs import Lab, LabProgress
+    from memtui.model import Host
+
+    # What a loader returns: the host, its profile, and the lab it is the host of (or None).
+    Loaded = tuple[Host, Profile, Lab | None]
+
 SELF_USAGE_INTERVAL_S = 2.0
+LOAD_WORKER = "load profile"
+
+
+class LoadError(Exception):
+    """A profile (or lab) could not be opened; `problems` says why, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
 def _commands_provider():
@@ -66,6 +83,9 @@ KEY_HELP = {  # binding id -> what the key does, in a sentence for the help scre
     "view.charts": "charts of host and VM memory over time",
     "view.map": "the memory mapping picture (Figure 3-1) for the selected VM",
     "view.log": "the event log", "view.advanced": "advanced settings (Mem.*)",
+    "view.why": "why the selected VM has its target, balloon, swap and compression; why the host is in its state",
+    "view.lab": "the lab: briefing, objectives and their progress, time, hints, questions, result",
+    "lab.hint": "the running lab's next hint (each one used counts in the result)",
     "profile.save": "save the profile where it came from, keeping your comments",
     "profile.write": "write the profile to a file of your choice (save as)",
     "profile.open": "open a bundled profile or one of yours",
@@ -77,7 +97,7 @@ KEY_HELP = {  # binding id -> what the key does, in a sentence for the help scre
 }
 KEY_GROUPS = {
     "sim": "simulation", "table": "VM list", "vm": "VMs", "view": "views", "profile": "profiles",
-    "ui": "screen", "app": "application", "advanced": "advanced settings pane",
+    "ui": "screen", "app": "application", "advanced": "advanced settings pane", "lab": "labs",
 }
 
 
@@ -90,7 +110,7 @@ class MemtuiApp(App[int]):
     """
 
     TITLE = "memtui"
-    CSS_PATH = [Path(__file__).with_name("app.tcss"), Path(__file__).with_name("forms.tcss")]
+    CSS_PATH = [Path(__file__).with_name("app.tcss")]
     COMMANDS = App.COMMANDS | {_commands_provider}
     COMMAND_PALETTE_BINDING = "ctrl+p"
     ENABLE_COMMAND_PALETTE = True
@@ -102,14 +122,20 @@ class MemtuiApp(App[int]):
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit_now"),
     ]
 
-    def __init__(self, host: Host, profile: Profile, *, readonly: bool = False,
-                 theme: str | None = None, restricted: bool = False, paused: bool = False,
-                 self_usage: bool = True, settings_path: Path | None = None,
-                 speed_x: float | None = None) -> None:
+    def __init__(self, host: Host | None = None, profile: Profile | None = None, *,
+                 lab: Lab | None = None, load: Callable[[], Loaded] | None = None,
+                 loading: str = "", lab_name: str | None = None, readonly: bool = False, theme: str | None = None,
+                 restricted: bool = False, paused: bool = False, self_usage: bool = True,
+                 settings_path: Path | None = None, speed_x: float | None = None) -> None:
+        """Either `host` and `profile` (and `lab` when the host is a lab's), built already; or
+        `load`, called in a thread worker after the first frame (the screen says `loading`
+        meanwhile), returning them or raising LoadError; `lab_name` says that what `load`
+        opens is a lab (the first frame shows the lab pane)."""
         super().__init__()
         self.settings_path = settings_path
         self.settings, self._settings_problems = load_settings(settings_path)
-        self.session = Session(host, profile, readonly=readonly, restricted=restricted)
+        self.readonly = readonly
+        self.restricted = restricted
         self.start_paused = paused
         self.show_self_usage = self_usage
         self.behind = False
@@ -119,13 +145,39 @@ class MemtuiApp(App[int]):
         self._refreshed_rev = -1
         self._monitor = None  # memtui's own memory and CPU use: started after the first frame
         self._theme_ready = False
+        self._speed_x = speed_x
+        self._load = load
+        self.loading = loading or "Loading the profile..."
+        self.load_problems: list[str] = []  # why `load` failed (run() prints them)
+        self.lab_progress: LabProgress | None = None  # the learner's record on the open lab
+        self.opening_lab = lab_name or (lab.name if lab is not None else None)
         self.ui_s_total = 0.0  # wall time spent updating panes (the benchmark reads it)
-        self.session.set_speed(speed_x or self.settings.speed_x or 1.0)
+        self.session: Session | None = None
+        if host is not None:
+            if profile is None:
+                raise TypeError("a host needs its profile")
+            self.session = self._new_session(host, profile, lab)
         wanted = theme or self.settings.theme
         if wanted and wanted in self.available_themes:
             self.theme = wanted
         if self.settings.keys:
             self.set_keymap(dict(self.settings.keys))
+
+    def _new_session(self, host: Host, profile: Profile, lab: Lab | None = None,
+                     speed_x: float | None = None) -> Session:
+        lab_session = None
+        if lab is not None:
+            from memtui.labs import LabSession
+
+            lab_session = LabSession(lab, host)
+        session = Session(host, profile, readonly=self.readonly, restricted=self.restricted,
+                          lab=lab_session)
+        session.set_speed(speed_x or self._speed_x or self.settings.speed_x or 1.0)
+        return session
+
+    @property
+    def loaded(self) -> bool:
+        return self.session is not None
 
     # ---------------------------------------------------------------- start and stop
 
@@ -133,18 +185,59 @@ class MemtuiApp(App[int]):
         return MainScreen()
 
     def on_mount(self) -> None:
-        self.title = f"memtui: {self.session.host.config.name}"
+        if self.session is not None:
+            self.title = f"memtui: {self.session.host.config.name}"
+        if self.restricted and not self.is_headless:
+            _no_suspend()
 
     def main_ready(self) -> None:
-        """The main screen is up: show the host and start the clock."""
-        self.refresh_view()
+        """The main screen is up: show the host and start the clock, or start loading it
+        once the first frame is on the screen."""
         for problem in self._settings_problems:
             self.notify(problem, severity="warning", markup=False, timeout=8)
         if self.show_self_usage:
             self.call_after_refresh(self._start_self_usage)
+        self._theme_ready = True
+        if self.session is None:
+            self.call_after_refresh(self._start_loading)
+            return
+        self._session_ready()
+
+    def _start_loading(self) -> None:
+        if self._load is None:
+            self.load_problems = ["memtui: nothing to open"]
+            self.exit(2, return_code=2)
+            return
+        self.run_worker(self._load, thread=True, name=LOAD_WORKER, exit_on_error=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name != LOAD_WORKER:
+            return
+        if event.state == WorkerState.SUCCESS:
+            host, profile, lab = event.worker.result
+            self.session = self._new_session(host, profile, lab)
+            self.title = f"memtui: {host.config.name}"
+            if lab is not None:
+                self._read_lab_progress()
+            try:
+                self.main.session_changed()
+            except LookupError:
+                return
+            self._session_ready()
+            self.settle_memory()
+        elif event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.load_problems = (error.problems if isinstance(error, LoadError)
+                                  else [f"memtui: {error}"])
+            self.exit(2, return_code=2)
+
+    def _session_ready(self) -> None:
+        """A session is there (at start, or once loaded): show it and start the clock."""
+        if self.session.lab is not None and self.lab_progress is None:
+            self._read_lab_progress()
+        self.refresh_view()
         if not self.start_paused:
             self.set_running(True)
-        self._theme_ready = True
 
     def settle_memory(self) -> None:
         """Everything built so far lives as long as the app: take it out of the garbage
@@ -177,6 +270,8 @@ class MemtuiApp(App[int]):
     # ---------------------------------------------------------------- the clock
 
     def set_running(self, running: bool) -> None:
+        if self.session is None:
+            return
         self.session.set_running(running)
         if self._clock is not None:
             self._clock.stop()
@@ -200,6 +295,9 @@ class MemtuiApp(App[int]):
             return
         report = session.tick()
         self.behind = report.behind
+        if session.lab is not None and session.lab.finished and not session.lab_recorded:
+            self.check_lab()  # the lab's time is up: the clock stops with it
+            return
         now = time.perf_counter()
         host = session.host
         if now - self._last_refresh >= self.settings.refresh_s and (
@@ -208,7 +306,10 @@ class MemtuiApp(App[int]):
         self._clock = self.set_timer(session.tick_delay_s(), self._tick)
 
     def step(self, seconds: int = 1) -> None:
-        """Advance the model by `seconds` simulated seconds at once and redraw."""
+        """Advance the model by `seconds` simulated seconds at once and redraw (a running lab
+        stops the clock at its end)."""
+        if self.session is None:
+            return
         self.session.step(seconds)
         self.refresh_view()
 
@@ -244,8 +345,12 @@ class MemtuiApp(App[int]):
             main = self.main
         except LookupError:
             return
-        start = time.perf_counter()
         session = self.session
+        if session is None:
+            return
+        if session.lab is not None and session.lab.finished and not session.lab_recorded:
+            self.check_lab()
+        start = time.perf_counter()
         snapshot = session.snapshot()
         self._refreshed_t, self._refreshed_rev = session.host.t, session.host.revision
         events = session.new_events()
@@ -257,6 +362,7 @@ class MemtuiApp(App[int]):
 
     def load_session(self, path: Path) -> tuple[list[str], Session | None]:
         """Read a profile into a new session, or say why it cannot be opened."""
+        from memtui.model import Host
         from memtui.profile import ProfileError, load_profile
 
         try:
@@ -268,18 +374,19 @@ class MemtuiApp(App[int]):
             return [f"cannot read {path}: {exc.strerror or exc}"], None
         except (ValueError, KeyError) as exc:
             return [f"{path}: {exc}"], None
-        old = self.session
-        new = Session(host, profile, readonly=old.readonly, restricted=old.restricted)
-        new.set_speed(old.speed_x)
-        return [], new
+        return [], self._new_session(host, profile, speed_x=self.session.speed_x)
 
     def replace_session(self, session: Session) -> None:
         running = self.session.running
         self.set_running(False)
         self.session = session
+        self.lab_progress = None
         self.title = f"memtui: {session.host.config.name}"
         main = self.main
         main.reset_panes()
+        if session.lab is not None:
+            self._read_lab_progress()
+        main.session_changed()
         self.refresh_view()
         gc.unfreeze()  # the old session is garbage now
         self.settle_memory()
@@ -287,22 +394,129 @@ class MemtuiApp(App[int]):
             self.set_running(True)
 
     def new_from_machine(self) -> None:
+        from memtui.model import Host
         from memtui.ui.machine import machine_profile
 
         profile = machine_profile()
-        session = Session(Host.from_profile(profile), profile, readonly=self.session.readonly,
-                          restricted=self.session.restricted)
-        session.set_speed(self.session.speed_x)
-        self.replace_session(session)
+        self.replace_session(self._new_session(Host.from_profile(profile), profile,
+                                               speed_x=self.session.speed_x))
         h = profile.host
         self.notify(f"New host {h.name}: {h.memory_mb} MB, {h.cpu_cores} cores at {h.cpu_mhz} MHz, "
                     "no VMs yet (a adds one). Save it with W.", markup=False, timeout=10)
+
+    # ---------------------------------------------------------------- labs
+
+    def _read_lab_progress(self) -> None:
+        from memtui.labs import ProgressStore
+
+        store = ProgressStore()
+        if store.problem:
+            self.notify(store.problem, severity="warning", markup=False, timeout=10)
+        self.lab_progress = store.get(self.session.lab.lab.name)
+
+    def open_lab(self, name: str, ask: bool = True) -> None:
+        """Open a bundled lab by name, after asking to leave what is open (unless `ask` is
+        False: asked already)."""
+
+        def go() -> None:
+            from memtui.labs import LabError, ProgressStore, lab_files, load_lab
+
+            if self.restricted and name not in {f.stem for f in lab_files()}:
+                self.notify(f"Restricted mode: labs are opened by the name of a bundled lab, "
+                            f"not {name!r}.", severity="error", markup=False)
+                return
+            try:
+                lab = load_lab(name)
+            except LookupError as exc:
+                self.notify(str(exc.args[0]), title="No such lab", severity="error", markup=False)
+                return
+            except LabError as exc:
+                self.notify("\n".join(str(p) for p in exc.problems[:5]), title="The lab cannot be opened",
+                            severity="error", markup=False, timeout=10)
+                return
+            except OSError as exc:
+                self.notify(f"cannot read the lab {name}: {exc.strerror or exc}", severity="error",
+                            markup=False)
+                return
+            store = ProgressStore()
+            try:
+                store.record_start(lab)
+            except OSError as exc:
+                self.notify(f"Your progress cannot be saved: {exc}", severity="warning", markup=False)
+            session = self._new_session(lab.new_host(), lab.profile, lab, speed_x=self.session.speed_x)
+            self.replace_session(session)
+            self.set_running(False)  # a lab starts paused: read the briefing first
+            self.main.show_view("lab")
+            self.notify(f"Lab {lab.name}: {lab.title}. Read the briefing; space runs the clock.",
+                        markup=False, timeout=8)
+
+        if not ask:
+            go()
+            return
+        self.leave_lab(lambda: self.confirm_discard(go, f"Open the lab {name}"), f"Open the lab {name}")
+
+    def leave_lab(self, then: Callable[[], object], what: str) -> None:
+        """Run `then` at once, or, while a lab runs, after asking to end it (its result is
+        kept with the learner's progress)."""
+        from memtui.ui.dialogs import ConfirmScreen
+
+        session = self.session
+        if session is None or not session.lab_running:
+            then()
+            return
+
+        def done(choice: str | None) -> None:
+            if choice == "end":
+                self.end_lab()
+                then()
+
+        lab = session.lab
+        self.push_screen(ConfirmScreen(
+            Text(f"{what}: the lab {lab.lab.name} is still running"),
+            Text(f"{what} ends the lab now, at {_clock(lab.elapsed_s)} of "
+                 f"{_clock(lab.lab.duration_s)}: objectives not decided yet fail, and the result "
+                 "is kept with your progress."),
+            [("end", "End the lab", "error"), ("cancel", "Stay in the lab", "default")]), done)
+
+    def end_lab(self) -> None:
+        """The learner ends the lab early (gives up): record and show the result."""
+        session = self.session
+        if session is None or session.lab is None or session.lab.finished:
+            return
+        session.lab.end()
+        self.check_lab()
+
+    def check_lab(self) -> None:
+        """Once the lab has ended (its time is up, every objective decided, or given up):
+        stop the clock, keep the result with the learner's progress, and show it."""
+        session = self.session
+        if session is None or session.lab is None or not session.lab.finished or session.lab_recorded:
+            return
+        from memtui.labs import ProgressStore
+
+        session.lab_recorded = True
+        self.set_running(False)
+        result = session.lab.result()
+        store = ProgressStore()
+        try:
+            store.record_result(result)
+        except OSError as exc:
+            self.notify(f"Your result cannot be saved: {exc}", severity="warning", markup=False)
+        self.lab_progress = store.get(result.lab)
+        self.notify(result.summary(), title=f"Lab {result.lab} ended",
+                    severity="information" if result.passed else "warning", markup=False, timeout=12)
+        try:
+            main = self.main
+        except LookupError:
+            return
+        main.lab_ended()
+        self.refresh_view()
 
     def confirm_discard(self, then: Callable[[], object], what: str) -> None:
         """Run `then` at once, or after asking when there are unsaved changes."""
         from memtui.ui.dialogs import ConfirmScreen
 
-        if not self.session.dirty or self.session.readonly:
+        if self.session is None or not self.session.dirty or self.session.readonly:
             then()
             return
 
@@ -354,13 +568,23 @@ class MemtuiApp(App[int]):
                 group = KEY_GROUPS.get(b.id.split(".")[0], "other")
                 out.append((group, shown, f"{KEY_HELP.get(b.id, b.description)}  [{b.id}]"))
         out.append(("views", "Tab / shift+Tab", "move between panes"))
+        out.append(("forms", "Enter, ctrl+s", "apply the form (the model may refuse: it says why)"))
+        out.append(("forms", "ctrl+r, F5", "what-if: run a copy of the host 10 simulated minutes "
+                    "ahead with and without the change, show before / after, then apply or not "
+                    "(VM, workload and advanced-setting forms; p offers it before a power-on)"))
         out.append(("VM list", "click a header", "sort by that column (again: the other way)"))
         return out
 
     async def action_quit(self) -> None:
         from memtui.ui.dialogs import ConfirmScreen
 
-        if not self.session.dirty or self.session.readonly:
+        session = self.session
+        if isinstance(self.screen, ConfirmScreen):
+            return
+        if session is not None and session.lab_running:
+            self.leave_lab(lambda: self.exit(0), "Quit")
+            return
+        if session is None or not session.dirty or session.readonly:
             self.exit(0)
             return
 
@@ -370,47 +594,132 @@ class MemtuiApp(App[int]):
             elif choice == "save":
                 self._save_then(lambda: self.exit(0))
 
-        if isinstance(self.screen, ConfirmScreen):
-            return
         self.push_screen(ConfirmScreen(
             Text("Quit memtui?"),
-            Text(f"{self.session.title} has changes that are not saved."),
+            Text(f"{session.title} has changes that are not saved."),
             [("quit", "Quit without saving", "error"), ("save", "Save and quit", "primary"),
              ("cancel", "Cancel", "default")]), done)
+
+    # ---------------------------------------------------------------- restricted mode
+
+    def get_system_commands(self, screen):
+        """Textual's own palette commands, less those that write files where the user did not
+        choose (a screenshot) in restricted mode."""
+        for command in super().get_system_commands(screen):
+            if self.restricted and command.title == "Screenshot":
+                continue
+            yield command
+
+    def action_suspend_process(self) -> None:
+        if self.restricted:
+            self.notify("Restricted mode: memtui cannot be suspended to a shell.",
+                        severity="warning", markup=False)
+            return
+        super().action_suspend_process()
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        if self.restricted:
+            self.notify("Restricted mode: no screenshots are written.", severity="warning",
+                        markup=False)
+            return
+        super().action_screenshot(filename, path)
+
+
+def _clock(seconds: float) -> str:
+    from memtui.config import format_clock
+
+    return format_clock(seconds)
+
+
+def _no_suspend() -> None:
+    """Restricted mode: ctrl+z (SIGTSTP) does not stop memtui, whatever the terminal sends."""
+    try:
+        signal.signal(signal.SIGTSTP, signal.SIG_IGN)
+    except (ValueError, AttributeError, OSError):  # not the main thread, or no SIGTSTP here
+        pass
 
 
 # --------------------------------------------------------------------------------------------
 # The command line's entry point
 
 
-def run(profile_path: str | None, *, readonly: bool = False, theme: str | None = None,
-        restricted: bool = False) -> int:
-    """Open the UI on a profile (None: the bundled default). Returns the exit status: 0, or 2
-    when the profile cannot be used or the theme is unknown (the reasons go to stderr)."""
+def _load_profile(path: Path) -> Loaded:
+    """Read a profile and build its host (in the UI's loading worker). Raises LoadError with
+    the problems, one per line with file, line and key."""
     from memtui.profile import ProfileError, load_profile
 
-    path = Path(profile_path) if profile_path else paths.default_profile_path()
     try:
         profile = load_profile(path)
+        from memtui.model import Host
+
         host = Host.from_profile(profile)
     except ProfileError as exc:
-        print(f"memtui: {path} cannot be opened:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 2
+        raise LoadError([f"memtui: {path} cannot be opened:"]
+                        + [f"  {problem}" for problem in exc.problems]) from None
     except OSError as exc:
-        print(f"memtui: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+        raise LoadError([f"memtui: cannot read {path}: {exc.strerror or exc}"]) from None
     except (ValueError, KeyError) as exc:
-        print(f"memtui: {path}: {exc}", file=sys.stderr)
+        raise LoadError([f"memtui: {path}: {exc}"]) from None
+    return host, profile, None
+
+
+def _lab_host(lab: Lab) -> Loaded:
+    return lab.new_host(), lab.profile, lab
+
+
+def run(profile_path: str | None, *, readonly: bool = False, theme: str | None = None,
+        restricted: bool = False, headless: bool = False) -> int:
+    """Open the UI on a profile (None: the bundled default). Returns the exit status: 0, or 2
+    when the profile cannot be used or the theme is unknown (the reasons go to stderr).
+
+    The first frame comes before the profile is read and the model is built (both happen in a
+    worker meanwhile); a profile that turns out to be unusable closes the UI at once."""
+    path = Path(profile_path) if profile_path else paths.default_profile_path()
+    if not path.is_file():
+        problem = "no such file" if not path.exists() else "not a file"
+        print(f"memtui: cannot read {path}: {problem}", file=sys.stderr)
         return 2
-    app = MemtuiApp(host, profile, readonly=readonly, theme=theme, restricted=restricted)
+    app = app_for_profile(path, readonly=readonly, theme=theme, restricted=restricted)
+    return _run_app(app, theme, headless)
+
+
+def app_for_profile(path: Path, cls: type[MemtuiApp] | None = None, **kw) -> MemtuiApp:
+    """The app `memtui PROFILE` runs: its first frame comes at once, the profile is read and
+    the model built in a worker after it (the benchmark times exactly this)."""
+    return (cls or MemtuiApp)(load=lambda: _load_profile(path), loading=f"Loading {path.name}...",
+                              **kw)
+
+
+def run_lab(lab: Lab, *, readonly: bool = False, theme: str | None = None,
+            restricted: bool = False, headless: bool = False) -> int:
+    """Open the UI on a lab (`memtui lab start NAME`): its host, with the lab pane showing the
+    briefing and the objectives. Returns the exit status."""
+    app = app_for_lab(lab, readonly=readonly, theme=theme, restricted=restricted)
+    return _run_app(app, theme, headless)
+
+
+def app_for_lab(lab: Lab, cls: type[MemtuiApp] | None = None, **kw) -> MemtuiApp:
+    """The app `memtui lab start NAME` runs: the lab pane first, the clock paused."""
+    kw.setdefault("paused", True)
+    return (cls or MemtuiApp)(load=lambda: _lab_host(lab), loading=f"Loading the lab {lab.name}...",
+                              lab_name=lab.name, **kw)
+
+
+def _run_app(app: MemtuiApp, theme: str | None, headless: bool) -> int:
     if theme and theme not in app.available_themes:
         names = ", ".join(sorted(app.available_themes))
         print(f"memtui: unknown theme {theme!r}; choose one of: {names}", file=sys.stderr)
         return 2
+    if app.restricted:
+        # Keep the terminal's signal keys as keys: ctrl+z must not stop memtui (and drop the
+        # user to a shell), whatever the environment asks of Textual.
+        os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)
     _exit_when_terminal_goes(app)
-    result = app.run()
+    result = app.run(headless=headless)
+    for problem in app.load_problems:
+        print(problem, file=sys.stderr)
+    if app.load_problems:
+        return 2
     return int(result or 0) if app.return_code in (None, 0) else int(app.return_code)
 
 

@@ -13,14 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.geometry import Size
 from textual.widget import Widget
 
-from memtui.history import History
-from memtui.metrics import HostMetrics, Snapshot, VMMetrics
-from memtui.tables import Thresholds
+if TYPE_CHECKING:  # figures' types only: the first frame does without them
+    from memtui.history import History
+    from memtui.metrics import HostMetrics, Snapshot, VMMetrics
+    from memtui.tables import Thresholds
+
 
 __all__ = [
     "HostMemoryBar", "VMMemoryBar", "Segment", "HOST_SEGMENTS", "PAGE_STATES", "STATE_STYLES",

@@ -6,8 +6,11 @@ Data only, no UI toolkit: the VM table, the column chooser and the help screen a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from memtui.metrics import VMMetrics
+if TYPE_CHECKING:  # figures' types only: the first frame does without them
+    from memtui.metrics import VMMetrics
+
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,20 @@ if TYPE_CHECKING:
 Command = tuple[str, str, Callable[[], object], bool]  # (title, help, callback, discoverable)
 
 
-def build_commands(main: MainScreen) -> list[Command]:
+def build_commands(main: MainScreen, labs: list[tuple[str, int, str, str]] | None = None) -> list[Command]:
+    """Every command for the main screen now; `labs`: (name, level, progress, title) of the
+    bundled labs, for "lab: open NAME"."""
     app = main.app
     session = app.session
-    writable = not session.readonly
     out: list[Command] = []
 
     def add(title: str, help_text: str, callback: Callable[[], object], discover: bool = True) -> None:
         out.append((title, help_text, callback, discover))
+
+    if session is None:  # still loading the profile
+        add("app: quit", "quit memtui (q)", app.action_quit)
+        return out
+    writable = not session.readonly
 
     selected = main.selected_vm
     add("sim: run / pause", "start or stop the simulation clock (space)", main.action_toggle_run)
@@ -49,6 +55,10 @@ def build_commands(main: MainScreen) -> list[Command]:
         partial(main.show_view, "log"))
     add("view: advanced settings", "Mem.* settings with default, range and meaning (5)",
         partial(main.show_view, "advanced"))
+    add("view: why", "why the selected VM has its target, balloon, swap and compression, and why "
+        "the host is in its state (6)", partial(main.show_view, "why"))
+    add("view: lab", "the lab's briefing, objectives, time, hints and result; or the labs (7)",
+        partial(main.show_view, "lab"))
     add("view: help", "keys, metrics and states (? or F1)", app.action_help)
     add("view: refresh delay...", "how often the screen is redrawn (s)", main.action_refresh_delay)
     add("table: choose columns...", "the esxtop columns of the VM list (f)", main.action_fields)
@@ -85,7 +95,41 @@ def build_commands(main: MainScreen) -> list[Command]:
         for name, s in spec.ADVANCED_SETTINGS.items():
             if spec.version_at_least(session.host.config.esx_version, s.since):
                 add(f"advanced: set {name}...", s.meaning, partial(main.edit_advanced, name), False)
+    lab = session.lab
+    if lab is not None and not lab.finished:
+        add("lab: hint", f"the next hint ({lab.hints_used} of {len(lab.lab.hints)} used; each one "
+            "counts in the result) (h)", main.action_lab_hint)
+        if any(s.objective.kind == "answer" and s.status == "pending" for s in lab.statuses):
+            add("lab: answer a question...", "type the number in the lab pane",
+                main.focus_answer)
+        add("lab: end (give up)...", "end the lab now: objectives not decided yet fail; the "
+            "result is kept", main.lab_end)
+    for name, level, progress, title in labs or []:
+        from memtui.labs import LEVEL_WORDS
+
+        add(f"lab: open {name}...", f"level {level} ({LEVEL_WORDS.get(level, level)}) · {progress} · "
+            f"{title}", partial(app.open_lab, name), lab is None or lab.finished)
     add("app: quit", "asks first when there are unsaved changes (q)", app.action_quit)
+    return out
+
+
+def lab_catalog(app) -> list[tuple[str, int, str, str]]:
+    """(name, level, the user's progress, title) of each bundled lab; the labs are read once
+    (about 0.1 s), the progress every time."""
+    from memtui.labs import ProgressStore, list_labs
+
+    cached = getattr(app, "_lab_catalog", None)
+    if cached is None:
+        cached = [(lab.name, lab.level, lab.title) for lab in list_labs()]
+        app._lab_catalog = cached
+    progress = ProgressStore().all()
+    out = []
+    for name, level, title in cached:
+        p = progress.get(name)
+        status = "new" if p is None else p.status
+        if p is not None and p.best:
+            status += f", best {p.best.get('objectives_met', 0)} of {p.best.get('objectives', 0)}"
+        out.append((name, level, status, title))
     return out
 
 
@@ -93,10 +137,16 @@ class MemtuiCommands(Provider):
     """memtui's own commands."""
 
     async def startup(self) -> None:
+        import asyncio
+
         from memtui.ui.screen import MainScreen
 
         screen = self.screen
-        self._commands: list[Command] = build_commands(screen) if isinstance(screen, MainScreen) else []
+        labs = None
+        if isinstance(screen, MainScreen) and screen.app.session is not None:
+            labs = await asyncio.to_thread(lab_catalog, screen.app)
+        self._commands: list[Command] = (build_commands(screen, labs)
+                                         if isinstance(screen, MainScreen) else [])
 
     async def discover(self) -> Hits:
         for title, help_text, callback, discoverable in self._commands:

@@ -16,10 +16,13 @@ from textual.widgets.selection_list import Selection
 
 from memtui.ui.columns import COLUMN_LIST
 
+FORMS_CSS = Path(__file__).with_name("forms.tcss")
 
 class ConfirmScreen(ModalScreen[str | None]):
     """Ask before something that cannot be undone. Dismisses with the chosen button's id, or None
     when backed out; the safe choice has the focus."""
+
+    CSS_PATH = FORMS_CSS  # read when the first dialog opens, not before the first frame
 
     BINDINGS = [Binding("escape", "cancel", "Back", id="confirm.cancel")]
 
@@ -52,6 +55,8 @@ class ConfirmScreen(ModalScreen[str | None]):
 
 class OpenProfileScreen(ModalScreen[Path | None]):
     """Pick a profile: memtui's bundled ones and the user's own, or type a path."""
+
+    CSS_PATH = FORMS_CSS  # read when the first dialog opens, not before the first frame
 
     BINDINGS = [Binding("escape", "cancel", "Back", id="open.cancel")]
 
@@ -111,23 +116,34 @@ class OpenProfileScreen(ModalScreen[Path | None]):
 
 
 class SaveAsScreen(ModalScreen[Path | None]):
-    """Type where to save. A bare name goes to the user's profile folder."""
+    """Type where to save. A bare name goes to the user's profile folder; in restricted mode
+    only a plain name is taken (checked as it is typed)."""
+
+    CSS_PATH = FORMS_CSS  # read when the first dialog opens, not before the first frame
 
     BINDINGS = [Binding("escape", "cancel", "Back", id="saveas.cancel")]
 
-    def __init__(self, default: str, folder: Path, save: Callable[[str], str | None]) -> None:
+    def __init__(self, default: str, folder: Path, save: Callable[[str], str | None],
+                 restricted: bool = False) -> None:
         """`save(text)` saves and returns None, or returns why it could not."""
         super().__init__(classes="dialog-screen")
         self.default = default
         self.folder = folder
         self.save = save
+        self.restricted = restricted
 
     def compose(self) -> ComposeResult:
         with Vertical(id="saveas", classes="dialog"):
             yield Static("Save profile as", classes="dialog-title")
-            yield Static(Text(f"A name without a folder is saved in {self.folder}"), markup=False,
-                         classes="dialog-help")
-            yield Input(self.default, id="saveas-path", select_on_focus=False)
+            if self.restricted:
+                help_text = ("Give the profile a name (letters, digits, spaces, dots, dashes, "
+                             "underscores): it is saved in your own profile folder. A name "
+                             "cannot hold a path.")
+            else:
+                help_text = f"A name without a folder is saved in {self.folder}"
+            yield Static(Text(help_text), markup=False, classes="dialog-help")
+            yield Input(self.default, id="saveas-path", select_on_focus=False,
+                        placeholder="profile name" if self.restricted else "name or path")
             yield Static("", id="saveas-error", markup=False)
             yield Static(Text("Enter saves · Esc backs out"), classes="dialog-keys", markup=False)
 
@@ -139,6 +155,18 @@ class SaveAsScreen(ModalScreen[Path | None]):
         box = self.query_one("#saveas-error", Static)
         box.update(Text(message))
         box.display = bool(message)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if not self.restricted:
+            return
+        from memtui.restricted import RestrictedError, check_name
+
+        try:
+            check_name(event.value)
+        except RestrictedError as exc:
+            self.show_error(f"restricted mode: {exc}")
+        else:
+            self.show_error("")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -154,6 +182,8 @@ class SaveAsScreen(ModalScreen[Path | None]):
 
 class ColumnsScreen(ModalScreen[list[str] | None]):
     """Choose the VM table's columns (esxtop's `f`): space toggles, Enter applies."""
+
+    CSS_PATH = FORMS_CSS  # read when the first dialog opens, not before the first frame
 
     BINDINGS = [
         Binding("escape", "cancel", "Back", id="columns.cancel"),
@@ -196,6 +226,8 @@ class ColumnsScreen(ModalScreen[list[str] | None]):
 
 class ChoiceScreen(ModalScreen[str | None]):
     """Pick one of a few values (speed, refresh delay, sort column)."""
+
+    CSS_PATH = FORMS_CSS  # read when the first dialog opens, not before the first frame
 
     BINDINGS = [Binding("escape", "cancel", "Back", id="choice.cancel")]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -24,6 +25,8 @@ from memtui.config import VMConfig, Workload, format_duration, parse_duration
 
 # --------------------------------------------------------------------------------------------
 # Parsing what people type
+
+FORMS_CSS = Path(__file__).with_name("forms.tcss")
 
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
 _UNITS_MB = {"": 1, "m": 1, "g": 1024, "t": 1024 * 1024, "k": 1 / 1024}
@@ -161,14 +164,20 @@ class FormSpec:
     apply_label: str = "Apply"
     only_changed: bool = True  # hand apply only the values that differ from the start
     initial: dict[str, Any] = field(default_factory=dict)
+    # What-if: preview(values, apply) shows what the change would do and calls apply() when the
+    # person chooses to apply it; None when the form offers no preview.
+    preview: Callable[[dict[str, Any], Callable[[], None]], None] | None = None
 
 
 class FormScreen(ModalScreen[str | None]):
     """A modal form. Dismisses with a message (or "") once applied, None when backed out."""
 
+    CSS_PATH = FORMS_CSS  # read when the first dialog opens, not before the first frame
+
     BINDINGS = [
         Binding("escape", "cancel", "Back", id="form.cancel"),
         Binding("ctrl+s", "apply", "Apply", id="form.apply"),
+        Binding("ctrl+r,f5", "preview", "Preview", id="form.preview"),
         Binding("down", "app.focus_next", "Next field", show=False, id="form.next"),
         Binding("up", "app.focus_previous", "Previous field", show=False, id="form.previous"),
     ]
@@ -199,8 +208,12 @@ class FormScreen(ModalScreen[str | None]):
             yield Static("", id="form-help", markup=False)
             yield Static("", id="form-error", markup=False)
             with Horizontal(id="form-buttons"):
-                yield Static(Text("Enter applies · ↑↓ Tab move · Esc backs out"),
-                             id="form-keys", markup=False)
+                keys = "Enter applies · ↑↓ Tab move · Esc backs out"
+                if self.form.preview is not None:
+                    keys = "Enter applies · ctrl+r previews · Esc backs out"
+                yield Static(Text(keys), id="form-keys", markup=False)
+                if self.form.preview is not None:
+                    yield Button("Preview", id="form-preview", compact=True)
                 yield Button(self.form.apply_label, id="form-apply", variant="primary", compact=True)
                 yield Button("Cancel", id="form-cancel", compact=True)
 
@@ -271,6 +284,8 @@ class FormScreen(ModalScreen[str | None]):
         event.stop()
         if event.button.id == "form-apply":
             self.action_apply()
+        elif event.button.id == "form-preview":
+            self.action_preview()
         else:
             self.action_cancel()
 
@@ -279,20 +294,41 @@ class FormScreen(ModalScreen[str | None]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
-    def action_apply(self) -> None:
+    def _checked_values(self) -> dict[str, Any] | None:
+        """The values to apply (only the changed ones where the form says so), or None after
+        showing what is wrong."""
         values, errors = self.values()
         self._show_errors(errors)
         if errors:
             # Each message stands under its field; the first bad field gets the focus.
             bad = next(f for f in self.form.fields if f.key in errors)
             self.query_one(f"#f-{bad.key}").focus()
-            return
+            return None
         if self.form.only_changed:
             start = self.form.initial
             values = {k: v for k, v in values.items() if k not in start or start[k] != v}
-            if not values:
-                self.dismiss("")
-                return
+        return values
+
+    def action_preview(self) -> None:
+        """What-if: show what the change would do before applying it."""
+        if self.form.preview is None:
+            return
+        values = self._checked_values()
+        if values is None:
+            return
+        if not values:
+            self.show_error("Nothing is changed yet: change a field, then preview it.")
+            return
+        self.show_error("")
+        self.form.preview(values, self.action_apply)
+
+    def action_apply(self) -> None:
+        values = self._checked_values()
+        if values is None:
+            return
+        if self.form.only_changed and not values:
+            self.dismiss("")
+            return
         try:
             message = self.form.apply(values)
         except Exception as exc:  # the model's refusal: SettingError, AdmissionError, ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,6 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from memtui.ui.columns import COLUMN_LIST, HEADER_MEANINGS, STATE_MEANINGS
+
+FORMS_CSS = Path(__file__).with_name("forms.tcss")
 
 INTRO = (
     "memtui simulates the memory manager of a VMware ESX host. The top lines are esxtop's memory "
@@ -30,6 +34,8 @@ def _table(rows: list[tuple[str, str]], head: tuple[str, str]) -> Table:
 
 
 class HelpScreen(ModalScreen[None]):
+
+    CSS_PATH = FORMS_CSS  # read when the first dialog opens, not before the first frame
     BINDINGS = [
         Binding("escape", "close", "Back", id="help.close"),
         Binding("q", "close", "Back", show=False, id="help.quit"),

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.widgets import Static
 
-from memtui.metrics import HostMetrics, Snapshot
+if TYPE_CHECKING:  # figures' types only: the first frame does without them
+    from memtui.metrics import HostMetrics, Snapshot
+
 
 # Rich styles for the state word; in NO_COLOR the word itself says it all.
 STATE_STYLES = {

@@ -6,8 +6,9 @@ map, event log, advanced settings); the footer. On a small terminal (under 100 c
 lines) the secondary panes fold away: a view key (1 to 5, Enter on a VM) shows one in place of
 the VM list, Esc comes back. Below MIN_SIZE a message says what size is needed.
 
-New secondary panes (labs, "why", what-if) are one more `TabPane` in `SIDE_VIEWS` order and one
-more case in `_update_side`.
+Secondary panes are one `TabPane` each in `SIDE_LABELS` order, filled in `_fill_side` and fed in
+`_update_side`: the VM, charts, map, log, advanced settings, "why" (memtui.explain) and the lab.
+Until the model is loaded (after the first frame) the panes say so and the keys wait.
 """
 
 from __future__ import annotations
@@ -24,24 +25,30 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Static
 
 from memtui import paths, spec
-from memtui.config import VMConfig, Workload
-from memtui.metrics import LogEvent, Snapshot
-from memtui.model import AdmissionError, SettingError
 from memtui.ui import optional
 from memtui.ui.columns import DEFAULT_COLUMNS
 from memtui.ui.hostpane import HostHeader
 from memtui.ui.session import SPEEDS_X, ReadOnlyError, list_profiles
 from memtui.ui.settings import REFRESH_CHOICES_S
 from memtui.ui.status import ClockInfo, FileInfo, StatusLine, speed_text
-from memtui.ui.vmdetail import VMDetail, VMInfo
 from memtui.ui.vmtable import FilterBar, VMTable
 
 if TYPE_CHECKING:
+    from memtui.metrics import LogEvent, Snapshot
     from memtui.ui.app import MemtuiApp
     from memtui.ui.forms import FormSpec
+    from memtui.ui.labpane import LabPane
+    from memtui.ui.vmdetail import VMInfo
+
+
+def _refusals() -> tuple[type[Exception], ...]:
+    """The exceptions that mean "the model (or the lab) refused this change"."""
+    from memtui.model import AdmissionError, SettingError
+
+    return (AdmissionError, SettingError, KeyError, ValueError)
 
 # Dialogs and forms are imported when first needed, not before the first frame.
 
@@ -50,7 +57,7 @@ FOLD_BELOW = (100, 36)  # secondary panes fold away below this width or height
 SIDE_BESIDE_HEADER_W = 124
 SHORT_BELOW_H = 30  # a folded-away pane shown on a short screen hides the host lines too  # from this width the host bar sits beside the esxtop lines
 SIDE_LABELS = (("vm", "1 VM"), ("charts", "2 Charts"), ("map", "3 Map"), ("log", "4 Log"),
-               ("advanced", "5 Advanced"))
+               ("advanced", "5 Advanced"), ("why", "6 Why"), ("lab", "7 Lab"))
 SIDE_VIEWS = tuple(view for view, _ in SIDE_LABELS)
 CHART_INTERVAL_S = 1.0  # charts redraw at most once a second
 SELECTION_SETTLE_S = 0.06  # the selected VM's panes follow the cursor once it rests this long
@@ -92,6 +99,9 @@ class MainScreen(Screen):
         Binding("3", "view('map')", "Map", show=False, id="view.map"),
         Binding("4", "view('log')", "Log", show=False, id="view.log"),
         Binding("5", "view('advanced')", "Advanced", show=False, id="view.advanced"),
+        Binding("6", "view('why')", "Why", show=False, id="view.why"),
+        Binding("7", "view('lab')", "Lab", show=False, id="view.lab"),
+        Binding("h", "lab_hint", "Hint", id="lab.hint"),  # in the footer while a lab runs
         Binding("escape", "back", "Back", show=False, id="ui.back"),
         Binding("ctrl+s", "save", "Save", show=False, id="profile.save"),
         Binding("W", "save_as", "Write", show=False, id="profile.write"),
@@ -101,6 +111,8 @@ class MainScreen(Screen):
     EDITING_ACTIONS = frozenset({
         "edit_vm", "edit_workload", "power", "add_vm", "clone_vm", "delete_vm", "save", "save_as",
     })
+    # What can be done before the model has loaded (just after the first frame).
+    BEFORE_LOAD_ACTIONS = frozenset({"view", "back"})
 
     def __init__(self) -> None:
         super().__init__(id="main")
@@ -111,6 +123,8 @@ class MainScreen(Screen):
         self._side_open = False
         self._side_timer = None
         self._side_ready = False
+        self._filling = False
+        self._view = "vm"  # the secondary pane shown (or to show once the tabs are there)
         self._pending_events: list[LogEvent] = []
         self._focus_after_fill: str | None = None
 
@@ -126,30 +140,51 @@ class MainScreen(Screen):
                 "host memory bar (memtui/ui/bars.py)", id="host-bar")
         with Vertical(id="body"):
             with Vertical(id="vm-pane"):
-                yield FilterBar(id="filter")
+                # The filter bar is mounted when / first opens it.
                 yield VMTable(columns=settings.columns, sort=settings.sort, reverse=settings.reverse,
                               id="vm-table")
                 yield Static("No VMs on this host: press a to add one.", id="vm-empty")
-            with TabbedContent(id="side", initial="tab-vm"):
-                # Filled after the first frame (_fill_side): the VM list shows at once.
-                for view, label in SIDE_LABELS:
-                    yield TabPane(label, id=f"tab-{view}")
+            # The tabs are mounted here after the first frame (_fill_side): the first frame
+            # shows the status line, the host lines and the VM list as soon as it can.
+            yield Static("", id="side-slot")
         yield Static("", id="too-small", markup=False)
         yield Footer(id="footer", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one(FilterBar).display = False
-        self.query_one("#vm-empty").display = False
+        if self.app.opening_lab:
+            self._view = "lab"
+        empty = self.query_one("#vm-empty", Static)
         self.query_one(VMTable).focus()
         self._apply_size(self.size.width, self.size.height)
+        if self.app.opening_lab and self._folded:
+            self._set_side_open(True)  # a lab opens on its briefing, at 80x24 too
+            self._focus_after_fill = "#lab-pane"
+        if self.app.session is None:  # the model loads after the first frame
+            loading = Text(self.app.loading)
+            if self._side_open:
+                self.query_one("#side-slot", Static).update(loading)
+            else:
+                empty.update(loading)
+            self.query_one(StatusLine).show_loading(self.app.loading)
+        else:
+            empty.display = False
         self.app.main_ready()
-        self.call_after_refresh(self._fill_side)
+        if self.app.session is not None:
+            self._filling = True
+            self.call_after_refresh(self._fill_side)
+        # else: once the model has loaded (session_changed); the loading worker has the
+        # interpreter to itself meanwhile, so the figures come first.
 
     async def _fill_side(self) -> None:
-        """Mount the secondary panes' widgets (after the first frame: they are not needed for
-        it, and the charts' plotting library takes a while to load)."""
+        """Mount the secondary panes in their tabs (after the first frame: they are not needed
+        for it, and the charts' plotting library takes a while to load)."""
+        from textual.widgets import TabbedContent, TabPane
+
         from memtui.ui.advanced import AdvancedTable
         from memtui.ui.eventlog import EventLog
+        from memtui.ui.labpane import LabPane
+        from memtui.ui.vmdetail import VMDetail
+        from memtui.ui.whypane import WhyPane
 
         host_chart = optional.widget("charts", "HostChart")
         vm_chart = optional.widget("charts", "VMChart")
@@ -166,18 +201,28 @@ class MainScreen(Screen):
                 "memory map, Figure 3-1 (memtui/ui/memmap.py)", id="memory-map")],
             "log": [EventLog(id="event-log")],
             "advanced": [AdvancedTable(id="advanced")],
+            "why": [WhyPane(id="why")],
+            "lab": [LabPane(id="lab-pane")],
         }
+        tabs = TabbedContent(id="side", initial=f"tab-{self._view}")
+        for view, label in SIDE_LABELS:  # as `with TabbedContent(): yield TabPane(...)` does
+            tabs.compose_add_child(TabPane(label, *contents[view], id=f"tab-{view}"))
+        from textual.widget import MountError
+
         try:
-            for view, widgets in contents.items():
-                await self.query_one(f"#tab-{view}", TabPane).mount_all(widgets)
+            slot = self.query_one("#side-slot")
+            await self.query_one("#body").mount(tabs, after=slot)
+            await slot.remove()
             self.query_one("#event-log")
-        except NoMatches:  # the app is closing
+        except (NoMatches, MountError):  # the app is closing
             return
         self._side_ready = True
         log = self.query_one("#event-log")
         log.add_events(self._pending_events)
         self._pending_events = []
         self._advanced_rev = -1
+        if self.app.session is not None:
+            self.session_changed()
         if self.snapshot is not None:
             self._update_advanced()
             if self.side_visible:
@@ -188,6 +233,8 @@ class MainScreen(Screen):
         self.app.settle_memory()
 
     def _update_advanced(self) -> None:
+        if self.app.session is None:
+            return
         host = self.app.session.host
         if self._side_ready and self._advanced_rev != host.revision:
             self._advanced_rev = host.revision
@@ -221,8 +268,7 @@ class MainScreen(Screen):
 
     @property
     def active_view(self) -> str:
-        active = self.query_one("#side", TabbedContent).active or "tab-vm"
-        return active.removeprefix("tab-")
+        return self._view
 
     # ---------------------------------------------------------------- feeding the panes
 
@@ -263,10 +309,17 @@ class MainScreen(Screen):
         session = self.app.session
         cfg = session.host.config
         clock = ClockInfo(session.running, session.speed_x, session.achieved_x, self.app.behind)
-        file = FileInfo(session.title, session.dirty, session.readonly, session.restricted)
+        title = session.title
+        lab = session.lab
+        if lab is not None:
+            left = int(lab.remaining_s)
+            title += " ended" if lab.finished else f" {left // 60}:{left % 60:02d} left"
+        file = FileInfo(title, session.dirty, session.readonly, session.restricted)
         self.query_one(StatusLine).update_from(self.snapshot, cfg.name, cfg.esx_version, clock, file)
 
     def vm_info(self, name: str | None) -> VMInfo | None:
+        from memtui.ui.vmdetail import VMInfo
+
         if name is None:
             return None
         host = self.app.session.host
@@ -285,8 +338,12 @@ class MainScreen(Screen):
         selected = self.selected_vm
         view = self.active_view
         if view == "vm":
-            self.query_one(VMDetail).update_from(snap, history, selected, self.vm_info(selected),
-                                                 host.thresholds)
+            self.query_one("#vm-detail").update_from(snap, history, selected,
+                                                     self.vm_info(selected), host.thresholds)
+        elif view == "why":
+            self.query_one("#why").update_from(host, selected, force=force)
+        elif view == "lab":
+            self._update_lab()
         elif view == "charts":
             now = time.monotonic()
             if force or now - self._last_chart_t >= CHART_INTERVAL_S:
@@ -316,9 +373,10 @@ class MainScreen(Screen):
     def _vm_selected(self, event: VMTable.Selected) -> None:
         self.show_view("vm")
 
-    @on(TabbedContent.TabActivated, "#side")
-    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        self._update_side(force=True)
+    def on_tabbed_content_tab_activated(self, event) -> None:
+        if event.tabbed_content.id == "side":
+            self._view = str(event.pane.id).removeprefix("tab-")
+            self._update_side(force=True)
 
     @on(VMTable.SortChanged)
     def _sort_changed(self, event: VMTable.SortChanged) -> None:
@@ -344,8 +402,23 @@ class MainScreen(Screen):
     # ---------------------------------------------------------------- guards
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in self.EDITING_ACTIONS and self.app.session.readonly:
+        session = self.app.session
+        if action == "lab_hint":  # in the footer only while a lab runs that has hints left
+            return (session is not None and session.lab_running
+                    and session.lab.hints_used < len(session.lab.lab.hints))
+        if session is None:  # still loading: only moving between views
+            return True if action in self.BEFORE_LOAD_ACTIONS else None
+        if action in self.EDITING_ACTIONS and session.readonly:
             return None  # shown disabled in the footer; the key tells why
+        return True
+
+    def _lab_allows(self, what: str) -> bool:
+        """False (and says why) when the running lab does not let the learner do `what`."""
+        why = self.app.session.lab_allows(what)
+        if why is not None:
+            self.app.notify(f"Not in this lab: {why}.", title="Refused", severity="warning",
+                            markup=False, timeout=8)
+            return False
         return True
 
     def _writable(self) -> bool:
@@ -403,8 +476,18 @@ class MainScreen(Screen):
 
     # ---------------------------------------------------------------- the table
 
-    def action_filter(self) -> None:
-        bar = self.query_one(FilterBar)
+    @property
+    def filter_bar(self) -> FilterBar | None:
+        try:
+            return self.query_one(FilterBar)
+        except NoMatches:
+            return None
+
+    async def action_filter(self) -> None:
+        bar = self.filter_bar
+        if bar is None:
+            bar = FilterBar(id="filter")
+            await self.query_one("#vm-pane").mount(bar, before=self.table)
         bar.display = True
         if self._folded:
             self._set_side_open(False)
@@ -436,8 +519,8 @@ class MainScreen(Screen):
         self.table.set_sort(key)
 
     def select_vm(self, name: str) -> None:
-        if not self.table.select(name) and self.table.filter_text:
-            self.query_one(FilterBar).value = ""
+        if not self.table.select(name) and self.table.filter_text and self.filter_bar:
+            self.filter_bar.value = ""
             self.table.set_filter("")
             self.table.select(name)
         self.table.focus()
@@ -448,12 +531,14 @@ class MainScreen(Screen):
         self.show_view(view)
 
     def show_view(self, view: str) -> None:
-        tabs = self.query_one("#side", TabbedContent)
-        tabs.active = f"tab-{view}"
+        self._view = view
+        if self._side_ready:
+            self.query_one("#side").active = f"tab-{view}"
         if self._folded:
             self._set_side_open(True)
         self._update_side(force=True)
-        pane = {"log": "#event-log", "advanced": "#advanced"}.get(view)
+        pane = {"log": "#event-log", "advanced": "#advanced", "why": "#why",
+                "lab": "#lab-pane"}.get(view)
         if pane is not None and not self._side_ready:
             self._focus_after_fill = pane
         elif pane is not None:
@@ -467,8 +552,8 @@ class MainScreen(Screen):
             self.table.focus()
         elif self.focused is not self.table:
             self.table.focus()
-        elif self.table.filter_text:
-            self.query_one(FilterBar).action_clear()
+        elif self.table.filter_text and self.filter_bar is not None:
+            self.filter_bar.action_clear()
 
     # ---------------------------------------------------------------- VMs
 
@@ -483,11 +568,44 @@ class MainScreen(Screen):
             self.power_on(name)
 
     def power_on(self, name: str) -> None:
+        """Ask first, saying what admission control will make of it; offer a what-if preview."""
+        from memtui.ui.dialogs import ConfirmScreen
+        if not self._writable():
+            return
+        host = self.app.session.host
+        try:
+            config = host.vms[host.index(name)]
+        except KeyError as exc:
+            self._report(exc)
+            return
+        short, why = host.admission_shortfall(config)
+        if short > 0:
+            words = f"Admission control will refuse it: {why}."
+        else:
+            overhead = host.overhead_source(name).mb
+            words = (f"Admission control: {name} needs {config.reservation_mb + overhead:,.2f} MB "
+                     f"(reservation {config.reservation_mb} + overhead {overhead:.2f}); "
+                     f"{host.unreserved_mb:,.2f} MB is unreserved.")
+        words += " Preview runs a copy of the host 10 simulated minutes ahead with and without it."
+
+        def done(choice: str | None) -> None:
+            if choice == "on":
+                self._power_on_now(name)
+            elif choice == "preview":
+                self.preview_change({"vm": name, "power": "on"}, lambda: self._power_on_now(name),
+                                    "Power on")
+
+        self.app.push_screen(ConfirmScreen(
+            Text(f"Power on {name}?"), Text(words),
+            [("preview", "Preview", "default"), ("cancel", "Cancel", "default"),
+             ("on", "Power on", "primary")]), done)
+
+    def _power_on_now(self, name: str) -> None:
         if not self._writable():
             return
         try:
             self.app.session.power_on(name)
-        except (AdmissionError, SettingError, KeyError) as exc:
+        except _refusals() as exc:
             self._report(exc)
         else:
             self.app.notify(f"{name} powered on.", markup=False)
@@ -502,7 +620,7 @@ class MainScreen(Screen):
             if choice == "off":
                 try:
                     self.app.session.power_off(name)
-                except (SettingError, KeyError) as exc:
+                except _refusals() as exc:
                     self._report(exc)
                 self.app.refresh_view()
 
@@ -511,6 +629,21 @@ class MainScreen(Screen):
             Text(f"{name} stops at once, as if its power were cut: its guest memory is gone, its "
                  "reservation and overhead are released."),
             [("off", "Power off", "error"), ("cancel", "Cancel", "default")]), done)
+
+    def preview_change(self, change: dict, apply, label: str = "Apply") -> None:
+        """What-if: run a copy of the host ahead with and without `change`; `apply()` when the
+        person chooses to apply it."""
+        from memtui.ui.preview import PreviewScreen
+
+        session = self.app.session
+        allow_workload = session.lab.lab.allow_workload if session.lab_running else True
+
+        def done(ok: bool | None) -> None:
+            if ok:
+                apply()
+
+        self.app.push_screen(PreviewScreen(session.host, change, allow_workload=allow_workload,
+                                           apply_label=label), done)
 
     def _max_vcpus(self) -> int:
         return spec.MAXIMUMS[self.app.session.host.config.esx_version].vcpus_per_vm
@@ -540,7 +673,12 @@ class MainScreen(Screen):
         intro = "Admission control applies to a raised reservation."
         if on_:
             intro = f"{name} is powered on: power it off to change its memory or vCPUs. " + intro
-        self._open_form(FormSpec(title, fields, apply, vm_checks, initial=initial, intro=intro))
+
+        def preview(changes: dict, then) -> None:
+            self.preview_change({"vm": name, "set": dict(changes)}, then)
+
+        self._open_form(FormSpec(title, fields, apply, vm_checks, initial=initial, intro=intro,
+                                 preview=preview))
 
     def action_edit_workload(self) -> None:
         name = self._vm_or_warn()
@@ -549,7 +687,7 @@ class MainScreen(Screen):
 
     def edit_workload(self, name: str) -> None:
         from memtui.ui.forms import FormSpec, workload_checks, workload_fields
-        if not self._writable():
+        if not self._writable() or not self._lab_allows("workload"):
             return
         session = self.app.session
         host = session.host
@@ -563,10 +701,16 @@ class MainScreen(Screen):
 
         title = Text("Workload of ")
         title.append(name, style="bold")
+
+        def preview(changes: dict, then) -> None:
+            self.preview_change({"vm": name, "workload": dict(changes)}, then)
+
         self._open_form(FormSpec(title, fields, apply, workload_checks, initial=initial,
-                                 intro="What the guest does: the model's input, not what the host sees."))
+                                 intro="What the guest does: the model's input, not what the host sees.",
+                                 preview=preview))
 
     def action_add_vm(self) -> None:
+        from memtui.config import VMConfig, Workload
         from memtui.ui.forms import (
             FormSpec,
             add_vm_checks,
@@ -574,7 +718,7 @@ class MainScreen(Screen):
             new_vm_template,
             parse_active,
         )
-        if not self._writable():
+        if not self._writable() or not self._lab_allows("vms"):
             return
         session = self.app.session
         taken = {vm.name for vm in session.host.vms}
@@ -590,7 +734,7 @@ class MainScreen(Screen):
             if power:
                 try:
                     session.power_on(vm.name)
-                except AdmissionError as exc:
+                except _refusals() as exc:
                     self.app.notify(f"{vm.name} added but left powered off: {exc}",
                                     severity="warning", markup=False, timeout=10)
                     return ""
@@ -606,7 +750,7 @@ class MainScreen(Screen):
 
     def clone_vm(self, name: str) -> None:
         from memtui.ui.forms import Field, FormSpec, parse_name
-        if not self._writable():
+        if not self._writable() or not self._lab_allows("vms"):
             return
         session = self.app.session
         taken = {vm.name for vm in session.host.vms}
@@ -635,14 +779,14 @@ class MainScreen(Screen):
 
     def delete_vm(self, name: str) -> None:
         from memtui.ui.dialogs import ConfirmScreen
-        if not self._writable():
+        if not self._writable() or not self._lab_allows("vms"):
             return
 
         def done(choice: str | None) -> None:
             if choice == "delete":
                 try:
                     self.app.session.remove_vm(name)
-                except KeyError as exc:
+                except _refusals() as exc:
                     self._report(exc)
                 else:
                     self.app.notify(f"{name} deleted.", markup=False)
@@ -673,8 +817,11 @@ class MainScreen(Screen):
             session.set_advanced(name, values["value"])
             return f"{name} = {values['value']}"
 
+        def preview(values: dict, then) -> None:
+            self.preview_change({"set": {name: values["value"]}}, then)
+
         self._open_form(FormSpec(Text(f"Advanced setting {name}"), [f], apply,
-                                 initial={"value": value}, intro=s.meaning))
+                                 initial={"value": value}, intro=s.meaning, preview=preview))
 
     def reset_advanced(self, name: str) -> None:
         if not self._writable():
@@ -682,7 +829,7 @@ class MainScreen(Screen):
         s = spec.ADVANCED_SETTINGS[name]
         try:
             self.app.session.set_advanced(name, s.default)
-        except SettingError as exc:
+        except _refusals() as exc:
             self._report(exc)
         else:
             self.app.notify(f"{name} = {s.default} (default)", markup=False)
@@ -746,45 +893,211 @@ class MainScreen(Screen):
 
         default = session.default_save_path()
         shown = default.name if session.restricted else str(default)
-        self.app.push_screen(SaveAsScreen(shown, paths.user_profiles_dir(), save), done)
+        self.app.push_screen(SaveAsScreen(shown, paths.user_profiles_dir(), save,
+                                          restricted=session.restricted), done)
 
     def action_open(self) -> None:
-        self.app.confirm_discard(self._open_dialog, "Open another profile")
+        self.app.leave_lab(lambda: self.app.confirm_discard(self._open_dialog, "Open another profile"),
+                           "Open another profile")
 
     def _open_dialog(self) -> None:
         from memtui.ui.dialogs import OpenProfileScreen
         session = self.app.session
         loaded = {}
+        labs_dir = paths.bundled_labs_dir()
 
         def load(path: Path) -> list[str]:
             if session.restricted and not (
                     _inside(path, paths.user_profiles_dir()) or _inside(path, paths.bundled_profiles_dir())
-                    or _inside(path, paths.bundled_labs_dir())):
+                    or _inside(path, labs_dir)):
                 return ["restricted mode: only the listed profiles can be opened"]
+            if _inside(path, labs_dir):
+                loaded["lab"] = path.stem  # a lab opens as a lab: briefing, objectives, result
+                return []
             problems, new = self.app.load_session(path)
             if new is not None:
                 loaded["session"] = new
             return problems
 
         def done(path: Path | None) -> None:
-            if path is not None and "session" in loaded:
+            if path is None:
+                return
+            if "lab" in loaded:  # asked already about a running lab and unsaved changes
+                self.app.open_lab(loaded["lab"], ask=False)
+            elif "session" in loaded:
                 self.app.replace_session(loaded["session"])
                 self.app.notify(f"Opened {path}", markup=False)
 
-        self.app.push_screen(OpenProfileScreen(list_profiles(), not session.restricted, load), done)
+        self.app.push_screen(OpenProfileScreen(list_profiles(session.restricted),
+                                               not session.restricted, load), done)
 
     def action_new_from_machine(self) -> None:
         if not self._writable():
             return
-        self.app.confirm_discard(self.app.new_from_machine, "New profile from this machine")
+        self.app.leave_lab(
+            lambda: self.app.confirm_discard(self.app.new_from_machine, "New profile from this machine"),
+            "New profile from this machine")
 
     def reset_panes(self) -> None:
         """A new session: forget what the panes showed."""
         if self._side_ready:
             self.query_one("#event-log").reset()
+            self.query_one("#why").reset()
         self._pending_events = []
         self._advanced_rev = -1
         self.snapshot = None
+
+    # ---------------------------------------------------------------- labs
+
+    def session_changed(self) -> None:
+        """A session is there (loaded, or another one opened): set the lab pane up for it."""
+        session = self.app.session
+        self.query_one("#vm-empty", Static).update(
+            Text("No VMs on this host: press a to add one."))
+        if not self._side_ready and not self._filling:
+            self._filling = True
+            self.call_after_refresh(self._fill_side)
+        self.refresh_bindings()
+        if not self._side_ready or session is None:
+            return
+        pane = self.query_one("#lab-pane")
+        pane.set_lab(session.lab, self.app.lab_progress)
+        if session.lab is None and self.active_view == "lab":
+            self._list_labs()
+        self._update_lab()
+
+    def _update_lab(self) -> None:
+        session = self.app.session
+        if not self._side_ready or session is None:
+            return
+        pane: LabPane = self.query_one("#lab-pane")
+        if session.lab is None:
+            if not pane.labs_listed:
+                self._list_labs()
+            return
+        pane.update_from(session.running)
+
+    def _list_labs(self) -> None:
+        """Fill the lab pane's list of labs (read in a worker: ten files to parse)."""
+        pane: LabPane = self.query_one("#lab-pane")
+        if pane.labs_listed or getattr(self, "_listing_labs", False):
+            return
+        self._listing_labs = True
+
+        def read() -> list[tuple[str, int, str, str]]:
+            from memtui.ui.commands import lab_catalog
+
+            return lab_catalog(self.app)
+
+        def done(rows: list) -> None:
+            self._listing_labs = False
+            try:
+                self.query_one("#lab-pane").list_labs(rows)
+            except NoMatches:
+                pass
+
+        worker = self.run_worker(read, thread=True, name="list labs", exit_on_error=False)
+        self._labs_worker = (worker, done)
+
+    def on_worker_state_changed(self, event) -> None:
+        from textual.worker import WorkerState
+
+        pending = getattr(self, "_labs_worker", None)
+        if pending is None or event.worker is not pending[0]:
+            return
+        if event.state == WorkerState.SUCCESS:
+            self._labs_worker = None
+            pending[1](event.worker.result)
+        elif event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            self._labs_worker = None
+            self._listing_labs = False
+
+    def lab_ended(self) -> None:
+        """The lab has ended: show its result."""
+        self.refresh_bindings()
+        if self._side_ready:
+            self.query_one("#lab-pane").set_progress(self.app.lab_progress)
+        self.show_view("lab")
+        self.update_status()
+
+    def action_lab_hint(self) -> None:
+        session = self.app.session
+        lab = session.lab
+        if lab is None:
+            self.app.notify("No lab is running: open one with lab: open in the command palette "
+                            "(:), or from the lab pane (7).", markup=False)
+            return
+        if lab.finished:
+            self.app.notify("The lab has ended: hints are for a running lab.", markup=False)
+            return
+        result = lab.apply({"hint": True})
+        self.refresh_bindings()
+        if result.ok:
+            self.app.notify(result.message, title=f"Hint {lab.hints_used} of {len(lab.lab.hints)}",
+                            markup=False, timeout=20)
+        else:
+            self.app.notify("No more hints in this lab.", markup=False)
+        self._update_lab()
+
+    def lab_answer(self, question: str | None, text: str) -> None:
+        from memtui.ui.labpane import parse_answer
+
+        lab = self.app.session.lab
+        if lab is None:
+            return
+        try:
+            value = parse_answer(text)
+        except ValueError as exc:
+            if question:
+                self.query_one("#lab-pane").note_answer(question, str(exc))
+            return
+        action = {"answer": value} if question is None else {"answer": value, "question": question}
+        result = lab.apply(action)
+        if not result.ok and question:
+            self.query_one("#lab-pane").note_answer(question, f"Refused: {result.message}")
+        elif result.correct:
+            self.app.notify(f"Right: {result.message}", markup=False)
+        self._update_lab()
+        self.app.check_lab()
+
+    def focus_answer(self) -> None:
+        """Show the lab pane with the cursor in the first open question's answer field."""
+        self.show_view("lab")
+        for field in self.query(".lab-answer"):
+            if not field.disabled:
+                field.focus()
+                field.scroll_visible()
+                return
+
+    def lab_end(self) -> None:
+        """Give up: end the running lab (asks first)."""
+        from memtui.ui.dialogs import ConfirmScreen
+
+        session = self.app.session
+        if session.lab is None or session.lab.finished:
+            self.app.notify("No lab is running.", markup=False)
+            return
+
+        def done(choice: str | None) -> None:
+            if choice == "end":
+                self.app.end_lab()
+
+        self.app.push_screen(ConfirmScreen(
+            Text(f"End the lab {session.lab.lab.name} now?"),
+            Text("Objectives not decided yet fail; the result is kept with your progress."),
+            [("end", "End the lab", "error"), ("cancel", "Keep going", "default")]), done)
+
+    def on_lab_pane_answer(self, event) -> None:
+        self.lab_answer(event.question, event.text)
+
+    def on_lab_pane_hint(self, event) -> None:
+        self.action_lab_hint()
+
+    def on_lab_pane_end(self, event) -> None:
+        self.lab_end()
+
+    def on_lab_pane_open(self, event) -> None:
+        self.app.open_lab(event.name)
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -14,12 +14,15 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from memtui import paths
-from memtui.config import Profile, VMConfig
-from memtui.history import History
-from memtui.metrics import LogEvent, Snapshot
-from memtui.model import Host
+
+if TYPE_CHECKING:  # the model (numpy) and its figures are loaded after the first frame
+    from memtui.config import Profile, VMConfig
+    from memtui.labs import LabSession
+    from memtui.metrics import LogEvent, Snapshot
+    from memtui.model import Host
 
 # Simulated seconds per wall second the clock offers: real time to an hour a second.
 SPEEDS_X = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
@@ -35,6 +38,14 @@ class ReadOnlyError(Exception):
     """A change was asked for in read-only mode."""
 
 
+class Refused(ValueError):
+    """A running lab refused a change (the model's own refusal, or the lab's rules); nothing
+    changed. The message says why, in the words the learner reads."""
+
+
+NOT_IN_LAB = "a lab keeps its VMs: adding, cloning or deleting one is not part of the lab"
+
+
 @dataclass
 class ClockReport:
     """What one clock tick did."""
@@ -48,8 +59,15 @@ class Session:
     """One host being administered. `revision` bumps on every change a person makes."""
 
     def __init__(self, host: Host, profile: Profile, *, readonly: bool = False,
-                 restricted: bool = False, history_length: int = 600):
+                 restricted: bool = False, history_length: int = 600,
+                 lab: LabSession | None = None):
+        """`lab`: a `memtui.labs.LabSession` on `host`; while it runs, every change goes
+        through it and it observes every step."""
+        from memtui.history import History
+
         self.host = host
+        self.lab = lab
+        self.lab_recorded = False  # the ended lab's result has been kept
         self.profile = profile
         self.readonly = readonly
         self.restricted = restricted
@@ -69,14 +87,23 @@ class Session:
 
     @classmethod
     def from_profile(cls, profile: Profile, **kw) -> Session:
+        from memtui.model import Host
+
         return cls(Host.from_profile(profile), profile, **kw)
 
     # ---------------------------------------------------------------- what is shown
 
     @property
     def dirty(self) -> bool:
-        """Unsaved changes: made by the person, or a profile that was never saved."""
+        """Unsaved changes: made by the person, or a profile that was never saved. A lab's
+        changes are the exercise, not edits of a profile: they are never "unsaved"."""
+        if self.lab is not None:
+            return False
         return self.user_changes > 0 or (self.untitled and not self.readonly)
+
+    @property
+    def lab_running(self) -> bool:
+        return self.lab is not None and not self.lab.finished
 
     @property
     def path(self) -> str | None:
@@ -84,6 +111,8 @@ class Session:
 
     @property
     def title(self) -> str:
+        if self.lab is not None:
+            return f"lab {self.lab.lab.name}"
         return Path(self.profile.path).name if self.profile.path else "untitled"
 
     def is_bundled(self) -> bool:
@@ -149,9 +178,15 @@ class Session:
         start = time.perf_counter()
         steps = 0
         host = self.host
+        lab = self.lab if self.lab_running else None
         while steps < due:
             host.step()
             steps += 1
+            if lab is not None:
+                lab.observe()
+                if lab.finished:  # the lab's time is up: stop where it ended
+                    due = steps
+                    break
             if time.perf_counter() - start >= budget_s:
                 break
         model_s = time.perf_counter() - start
@@ -165,8 +200,14 @@ class Session:
         return ClockReport(steps, model_s, behind)
 
     def step(self, seconds: int = 1) -> None:
+        """Advance `seconds` simulated seconds (a running lab stops the clock at its end)."""
+        lab = self.lab if self.lab_running else None
         for _ in range(max(0, int(seconds))):
             self.host.step()
+            if lab is not None:
+                lab.observe()
+                if lab.finished:
+                    break
 
     # ---------------------------------------------------------------- changes
 
@@ -177,23 +218,46 @@ class Session:
     def _changed(self) -> None:
         self.user_changes += 1
 
+    def _through_lab(self, action: dict) -> bool:
+        """While a lab runs, hand it the change (it applies and counts it): True when it took
+        it; raises Refused with the reason when it did not (then nothing changed)."""
+        if not self.lab_running:
+            return False
+        result = self.lab.apply(action)
+        if not result.ok:
+            raise Refused(result.message)
+        self._changed()
+        return True
+
+    def _not_in_lab(self) -> None:
+        if self.lab_running:
+            raise Refused(NOT_IN_LAB)
+
     def set_vm(self, name: str, **changes) -> None:
         self._check_writable()
+        if self._through_lab({"vm": name, "set": dict(changes)}):
+            return
         self.host.set_vm(name, **changes)
         self._changed()
 
     def set_workload(self, name: str, **changes) -> None:
         self._check_writable()
+        if self._through_lab({"vm": name, "workload": dict(changes)}):
+            return
         self.host.set_workload(name, **changes)
         self._changed()
 
     def set_advanced(self, name: str, value: int) -> None:
         self._check_writable()
+        if self._through_lab({"set": {name: value}}):
+            return
         self.host.set_advanced(name, value)
         self._changed()
 
     def power_on(self, name: str) -> None:
         self._check_writable()
+        if self._through_lab({"vm": name, "power": "on"}):
+            return
         try:
             self.host.power_on(name)
         finally:
@@ -201,11 +265,14 @@ class Session:
 
     def power_off(self, name: str) -> None:
         self._check_writable()
+        if self._through_lab({"vm": name, "power": "off"}):
+            return
         self.host.power_off(name)
         self._changed()
 
     def add_vm(self, vm: VMConfig) -> None:
         self._check_writable()
+        self._not_in_lab()
         try:
             self.host.add_vm(vm)
         finally:
@@ -214,13 +281,27 @@ class Session:
 
     def clone_vm(self, name: str, new_name: str) -> None:
         self._check_writable()
+        self._not_in_lab()
         self.host.clone_vm(name, new_name)
         self._changed()
 
     def remove_vm(self, name: str) -> None:
         self._check_writable()
+        self._not_in_lab()
         self.host.remove_vm(name)
         self._changed()
+
+    # ---------------------------------------------------------------- labs
+
+    def lab_allows(self, what: str) -> str | None:
+        """Why a running lab refuses a kind of change ("workload", "vms"), or None."""
+        if not self.lab_running:
+            return None
+        if what == "workload" and not self.lab.lab.allow_workload:
+            return "this lab does not let you change the guest's workload"
+        if what == "vms":
+            return NOT_IN_LAB
+        return None
 
     # ---------------------------------------------------------------- files
 
@@ -279,12 +360,22 @@ class Session:
         return target
 
 
-def list_profiles() -> list[tuple[str, Path]]:
+def list_profiles(restricted: bool = False) -> list[tuple[str, Path]]:
     """The profiles a person can open: (where, path) for the user's own ones first, then
-    memtui's bundled profiles and lab profiles."""
+    memtui's bundled profiles and labs. In restricted mode the user's own are only plain files
+    of their profile folder with a valid name (no link that leads elsewhere)."""
     out: list[tuple[str, Path]] = []
     mine = paths.user_profiles_dir()
-    if mine.is_dir():
+    if restricted:
+        from memtui.restricted import RestrictedError, RestrictedPolicy, check_name
+
+        for p in RestrictedPolicy.for_user().own_profiles():
+            try:
+                check_name(p.name)
+            except RestrictedError:
+                continue
+            out.append(("yours", p))
+    elif mine.is_dir():
         out.extend(("yours", p) for p in sorted(mine.glob("*.toml")))
     out.extend(("bundled", p) for p in paths.bundled_profiles())
     try:

@@ -28,11 +28,13 @@ import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import tomlkit
+from typing import TYPE_CHECKING
 
 from memtui import paths
 from memtui.ui.columns import COLUMNS, DEFAULT_COLUMNS
+
+if TYPE_CHECKING:  # tomlkit is imported when the settings are first saved, not at start
+    import tomlkit
 
 REFRESH_CHOICES_S = (0.25, 0.5, 1.0, 2.0, 5.0)
 DEFAULT_REFRESH_S = 1.0
@@ -120,6 +122,8 @@ def load_settings(path: Path | None = None) -> tuple[UserSettings, list[str]]:
 def save_settings(settings: UserSettings, path: Path | None = None) -> None:
     """Write the settings the UI changes (columns, sort, refresh delay, theme), keeping the rest
     of the file as the user wrote it. Raises OSError."""
+    import tomlkit
+
     path = paths.settings_path() if path is None else path
     try:
         doc = tomlkit.parse(path.read_text(encoding="utf-8"))
@@ -139,6 +143,8 @@ def save_settings(settings: UserSettings, path: Path | None = None) -> None:
 
 def _set(doc: tomlkit.TOMLDocument, table: str, key: str, value) -> None:
     if table not in doc or not isinstance(doc[table], dict):
+        import tomlkit
+
         doc[table] = tomlkit.table()
     current = doc[table].get(key)
     if current is not None and _plain(current) == value:

@@ -7,12 +7,13 @@ One line of fixed size, redrawn only when its text changes, and never asking for
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.content import Content
 from textual.widgets import Static
 
-from memtui.config import format_clock
-from memtui.metrics import Snapshot
+if TYPE_CHECKING:
+    from memtui.metrics import Snapshot
 
 # The state word's colours, from the theme; the word itself says it all without colour.
 STATE_STYLES = {
@@ -59,6 +60,8 @@ class StatusLine(Static):
 
     def update_from(self, snapshot: Snapshot, host_name: str, version: str, clock: ClockInfo,
                     file: FileInfo) -> None:
+        from memtui.config import format_clock
+
         if clock.running:
             run = f"▶ running {speed_text(clock.speed_x)}"
             if clock.behind and clock.achieved_x < clock.speed_x * 0.9:
@@ -79,6 +82,11 @@ class StatusLine(Static):
             (f" {state.upper()} ", STATE_STYLES.get(state, "bold reverse")), ("  ", ""),
             ("  ".join([name, *flags]), "$text-muted"),
         ]
+        self._redraw()
+
+    def show_loading(self, what: str) -> None:
+        """Before the model is there: say what is being loaded."""
+        self._left = [(" memtui", "bold"), (f"  {what}", "$text-muted")]
         self._redraw()
 
     def update_self(self, rss_mb: float | None, cpu_pct: float | None) -> None:

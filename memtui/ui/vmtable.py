@@ -10,6 +10,7 @@ selected VM when the order changes.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from rich.segment import Segment
 from rich.style import Style
@@ -22,8 +23,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Input
 
-from memtui.metrics import Snapshot, VMMetrics
 from memtui.ui.columns import COLUMNS, DEFAULT_COLUMNS, Column, cell_text, raw_value
+
+if TYPE_CHECKING:  # figures' types only: the first frame does without them
+    from memtui.metrics import Snapshot, VMMetrics
 
 NAME_MIN_W = 8
 NAME_MAX_W = 24

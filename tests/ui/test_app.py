@@ -345,6 +345,11 @@ async def test_power_on_refused_shows_shortfall():
         await select(pilot, "spare01")
         await pilot.press("p")
         await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)  # power on asks first, and says why not
+        assert "Admission control will refuse it" in screen_text(app)
+        assert "short by" in screen_text(app)
+        await pilot.press("enter")  # Power on has the focus: try it anyway
+        await settle(pilot)
         assert vm_config(app, "spare01").power == "off"
         assert any(
             ev.kind == "admission" and "short by" in ev.message for ev in app.session.host.log
@@ -370,6 +375,15 @@ async def test_power_off_asks_first_and_power_on():
         await settle(pilot)
         assert vm_config(app, "web01").power == "off"
         await pilot.press("p")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Admission control: web01 needs" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert vm_config(app, "web01").power == "off"
+        await pilot.press("p")
+        await settle(pilot)
+        await pilot.press("enter")
         await settle(pilot)
         assert vm_config(app, "web01").power == "on"
         assert app.main.table.cell("web01", "STAT") in ("boot", "on")
@@ -656,7 +670,7 @@ def test_run_with_a_bad_profile_prints_problems_and_returns_2(tmp_path, capsys):
     from memtui.ui.app import run
 
     bad = write_profile(tmp_path, "bad.toml", '[host]\nname = "x"\nmemory_mb = -5\n')
-    assert run(str(bad)) == 2
+    assert run(str(bad), headless=True) == 2  # the UI starts, reads it in its worker, closes
     err = capsys.readouterr().err
     assert "bad.toml" in err and "memory_mb" in err
     assert run(str(tmp_path / "missing.toml")) == 2

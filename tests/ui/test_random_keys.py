@@ -13,7 +13,7 @@ from .conftest import big_profile, make_app
 # commands reach all of those.
 KEYS = (
     "space full_stop plus minus s slash f less_than_sign greater_than_sign I M B N e w p a c d "
-    "delete 1 2 3 4 5 escape escape enter enter tab shift+tab up down down left right pageup "
+    "delete 1 2 3 4 5 6 7 h ctrl+r escape escape enter enter tab shift+tab up down down left right pageup "
     "pagedown home end j k g G question_mark f1 x 0 9 backspace"
 ).split()
 
