@@ -760,6 +760,22 @@ class Host:
         self.swap_in_rate = swin / dt
         self.unzip_rate = unzip / dt
         budget_out += budget_in - float(swin.sum())
+        # A VM at its limit faults its working set in only by swapping out another of its pages
+        # (random victims): a limit below the working set thrashes.
+        at_limit = runnable & (limit_room <= 1e-9) & (self.swapped_act > 1e-9)
+        if at_limit.any() and budget_out > 0:
+            pair = np.where(at_limit, np.minimum(self.swapped_act, np.maximum(0.0, self.private)), 0.0)
+            total = float(pair.sum())
+            if total > 0:
+                pair *= min(1.0, budget_out / (2 * total))
+                out = self._swap_out(pair)
+                self.swapped -= out
+                self.swapped_act -= out
+                np.maximum(self.swapped_act, 0.0, out=self.swapped_act)
+                self._add_resident(out, lp_new)
+                self.swap_in_rate += out / dt
+                budget_out -= 2 * float(out.sum())
+                act |= np.where(out > 0, ACT_SWAP_IN | ACT_SWAP | ACT_LIMIT, 0)
 
         # 3. The guest touches memory: during boot up to its touched share, afterwards it refills
         # memory the balloon gave back, and it always touches its working set.

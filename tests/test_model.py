@@ -443,3 +443,14 @@ def test_decision_records_inputs():
     assert math.isfinite(d.rho)
     assert d.state in spec.STATES_ORDER
     assert isinstance(d.action, int)
+
+
+def test_a_limit_below_the_working_set_thrashes():
+    host = make_host([vm("lim", 4096, limit_mb=1024, tools=False,
+                         workload=plain_workload(active_mb=3000, boot_s=30))], memory_mb=32768)
+    host.run(600)
+    v = host.snapshot().vm("lim")
+    assert host.state == "high"
+    assert v.consumed_mb <= 1024 + 0.01
+    assert v.swap_in_mb_s > 0 and v.swap_out_mb_s > 0  # faults served by swapping others out
+    assert v.swap_in_mb_s + v.swap_out_mb_s <= host.config.swap_mb_per_s + 1e-6
