@@ -167,9 +167,11 @@ class LinesWidget(Widget):
     }
     """
 
-    def __init__(self, *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None, disabled: bool = False) -> None:
+    def __init__(self, *, show_legend: bool = True, name: str | None = None,
+                 id: str | None = None, classes: str | None = None,
+                 disabled: bool = False) -> None:
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.show_legend = show_legend
         self._data: tuple | None = None
         self._cache: dict[int, list[Text]] = {}
         self.rebuild_count = 0  # how many times lines were built (for tests and benchmarks)
@@ -238,12 +240,6 @@ class HostMemoryBar(LinesWidget):
         height: auto;
     }
     """
-
-    def __init__(self, *, show_legend: bool = True, name: str | None = None,
-                 id: str | None = None, classes: str | None = None,
-                 disabled: bool = False) -> None:
-        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
-        self.show_legend = show_legend
 
     def update_from(self, snapshot: Snapshot, history: History | None, selected: str | None,
                     thresholds: Thresholds | None) -> None:
@@ -319,12 +315,6 @@ class VMMemoryBar(LinesWidget):
         height: auto;
     }
     """
-
-    def __init__(self, *, show_legend: bool = True, name: str | None = None,
-                 id: str | None = None, classes: str | None = None,
-                 disabled: bool = False) -> None:
-        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
-        self.show_legend = show_legend
 
     def update_from(self, snapshot: Snapshot, history: History | None, selected: str | None,
                     thresholds: Thresholds | None) -> None:
