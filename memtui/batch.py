@@ -1,7 +1,7 @@
 """`memtui run`: the simulation without a terminal UI, like `esxtop -b`.
 
 Writes one sample every INTERVAL of simulated time, as JSON lines or CSV, with the events of the
-run in time order (jsonl). Imports no UI toolkit.
+run in time order (jsonl), or as an esxtop batch capture (esxtop). Imports no UI toolkit.
 """
 
 from __future__ import annotations
@@ -87,9 +87,16 @@ def run_batch(host: Host, duration_s: int, every_s: int, fmt: str, out: IO[str],
     bar = _Progress(duration_s, progress) if progress is not None else None
     log_pos = 0
     writer = None
+    esxtop = None
     if fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(csv_header())
+    elif fmt == "esxtop":
+        from memtui.esxtop.writer import EsxtopWriter
+
+        esxtop = EsxtopWriter(out, host.config.name, host.config.esx_version,
+                              [vm.name for vm in host.vms], host.config.start_time)
+        esxtop.write_header()
     t_end = host.t + duration_s
     next_sample = host.t + every_s
     while next_sample <= t_end + 1e-9:
@@ -103,6 +110,8 @@ def run_batch(host: Host, duration_s: int, every_s: int, fmt: str, out: IO[str],
                 record["t"] = _num(record["t"])
                 out.write(json.dumps(record) + "\n")
             out.write(json.dumps(sample_record(snap)) + "\n")
+        elif esxtop is not None:
+            esxtop.write_sample(snap)
         else:
             writer.writerows(csv_rows(snap))
         if bar:

@@ -1,7 +1,7 @@
 """The `memtui` command.
 
     memtui [PROFILE] [--readonly] [--theme NAME] [--restricted]   the terminal UI
-    memtui run PROFILE --for DURATION [--every INTERVAL] [--format csv|jsonl] [--out FILE]
+    memtui run PROFILE --for DURATION [--every INTERVAL] [--format csv|jsonl|esxtop] [--out FILE]
     memtui check PROFILE
     memtui lab list | start NAME | check NAME --actions FILE
     memtui bench [--quick]
@@ -61,7 +61,8 @@ def _run_parser() -> argparse.ArgumentParser:
                    help='simulated time to run: seconds or e.g. "30m", "1h30m"')
     p.add_argument("--every", dest="every", default=10, type=_positive_duration,
                    help="simulated time between samples (default 10s)")
-    p.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="output format (default csv)")
+    p.add_argument("--format", choices=("csv", "jsonl", "esxtop"), default="csv",
+                   help="output format (default csv); esxtop: the PDH-CSV file of esxtop -b")
     p.add_argument("--out", help="write to this file (atomically) instead of standard output")
     return p
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from memtui import spec
@@ -120,6 +121,7 @@ class HostConfig:
     datastore_free_mb: int = 1_000_000
     swap_mb_per_s: float = 100.0
     seed: int = 1
+    start_time: datetime | None = None  # wall-clock time of t = 0 (esxtop batch timestamps)
 
 
 @dataclass

@@ -24,6 +24,7 @@ import tempfile
 import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,7 @@ HOST_KEYS = (  # in the order of the format's description
     "datastore_free_mb",
     "swap_mb_per_s",
     "seed",
+    "start_time",
 )
 VM_KEYS = tuple(f.name for f in dataclasses.fields(VMConfig))
 VM_SETTING_KEYS = tuple(k for k in VM_KEYS if k not in ("name", "workload"))  # what events may set
@@ -437,6 +439,21 @@ class _Checker:
             return _BAD
         return value
 
+    def date_time(self, path: KeyPath, value: Any) -> Any:
+        """A TOML date-time (1979-05-27T07:32:00Z) or an ISO 8601 string of one; without an
+        offset it is UTC."""
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = datetime.fromisoformat(value.strip())
+        if isinstance(value, datetime):
+            return value
+        self.report(
+            path,
+            "must be a date and time such as 2026-03-01T08:00:00Z (a TOML date-time or an "
+            f"ISO 8601 string), not {_describe(value)}",
+        )
+        return _BAD
+
     def duration(self, path: KeyPath, value: Any, subject: str = "") -> Any:
         try:
             return parse_duration(value)
@@ -531,6 +548,7 @@ class _Checker:
                 p, v, "a number of MB/s greater than 0", lambda x: x > 0
             ),
             "seed": lambda p, v: self.integer(p, v, "a whole number"),
+            "start_time": self.date_time,
         }
         for key, check in checks.items():
             if key in table:
@@ -1060,7 +1078,8 @@ def profile_to_document(profile: Profile) -> tomlkit.TOMLDocument:
     doc["format"] = profile.format
     host = tomlkit.table()
     for key in HOST_KEYS:
-        host[key] = _toml_value(key, getattr(profile.host, key))
+        if getattr(profile.host, key) is not None:
+            host[key] = _toml_value(key, getattr(profile.host, key))
     doc["host"] = host
     update_document(doc, profile)
     return doc
