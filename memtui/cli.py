@@ -3,6 +3,7 @@
     memtui [PROFILE] [--readonly] [--theme NAME] [--restricted]   the terminal UI
     memtui run PROFILE --for DURATION [--every INTERVAL] [--format csv|jsonl|esxtop] [--out FILE]
     memtui check PROFILE
+    memtui import esxtop CAPTURE --out PROFILE [--at TIME] [--force]
     memtui lab list | start NAME | check NAME --actions FILE
     memtui bench [--quick]
 
@@ -17,7 +18,7 @@ import sys
 
 from memtui import __version__
 
-SUBCOMMANDS = ("run", "check", "lab", "bench")
+SUBCOMMANDS = ("run", "check", "lab", "bench", "import")
 
 
 def _duration(text: str) -> int:
@@ -41,7 +42,7 @@ def _ui_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="memtui",
         description="Administer a simulated VMware ESX host's memory in the terminal.",
-        epilog="Other commands: memtui run | check | lab | bench (memtui COMMAND --help).",
+        epilog="Other commands: memtui run | check | import | lab | bench (memtui COMMAND --help).",
     )
     p.add_argument("profile", nargs="?",
                    help="host profile (TOML); default: the bundled default profile; with "
@@ -132,6 +133,28 @@ def cmd_check(argv: list[str]) -> int:
     return check_main(args.profile)
 
 
+def _import_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="memtui import", description="Build a host profile from another tool's file.")
+    kinds = p.add_subparsers(dest="kind", required=True, metavar="KIND")
+    esx = kinds.add_parser("esxtop", prog="memtui import esxtop",
+                           help="an esxtop batch capture (esxtop -b > capture.csv)",
+                           description="Build a host profile from an esxtop batch capture: the host's "
+                                       "memory, each VM's size, reservation, limit, shares and workload.")
+    esx.add_argument("capture", help="the capture (CSV written by esxtop -b)")
+    esx.add_argument("--out", required=True, help="the profile to write (TOML)")
+    esx.add_argument("--at", help='the sample for sizes and settings: a time into the capture ("30m") '
+                                  'or a sample time ("03/01/2026 08:30:00"); default the first sample')
+    esx.add_argument("--force", action="store_true", help="replace --out if it exists")
+    return p
+
+
+def cmd_import(argv: list[str]) -> int:
+    args = _import_parser().parse_args(argv)
+    from memtui.esxtop.importer import import_main
+
+    return import_main(args.capture, args.out, at=args.at, force=args.force)
+
+
 def cmd_lab(argv: list[str]) -> int:
     from memtui.labs import lab_main
 
@@ -171,7 +194,8 @@ def cmd_ui(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"run": cmd_run, "check": cmd_check, "lab": cmd_lab, "bench": cmd_bench}
+    commands = {"run": cmd_run, "check": cmd_check, "lab": cmd_lab, "bench": cmd_bench,
+                "import": cmd_import}
     try:
         if argv and argv[0] in commands:
             return commands[argv[0]](argv[1:])

@@ -225,7 +225,7 @@ def test_the_timestamp_follows_the_sample_time():
     assert writer.timestamp(86400) == "07/05/2026 23:59:59"
 
 
-@pytest.mark.parametrize("module", ["memtui.esxtop.writer"])
+@pytest.mark.parametrize("module", ["memtui.esxtop.writer", "memtui.esxtop.importer"])
 def test_esxtop_modules_never_import_the_ui_toolkit(module):
     code = (f"import sys, {module}\n"
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))\n"
