@@ -218,6 +218,8 @@ def test_capture_with_cpu_disk_network_groups_and_awkward_names(tmp_path, capsys
     assert web.workload.zero_pct == pytest.approx(100 * 200 / 4000, abs=0.1)
     data = tomllib.loads(text)
     assert data["host"]["start_time"].isoformat() == "2026-03-01T08:00:00+00:00"
+    assert "the VM did not run during the capture" in text  # db01 was off throughout
+    assert check_main(str(tmp_path / "imported.toml"), out=io.StringIO(), err=io.StringIO()) == 0
 
 
 def test_every_guessed_figure_has_a_comment(tmp_path, capsys):

@@ -486,11 +486,13 @@ def guess_vcpus(version: str, memory_mb: int, overhead_mb: float | None) -> int 
         gap = abs(tables.overhead_mb(version, memory_mb, vcpus).mb - overhead_mb)
         if gap < best_gap - 1e-9:
             best, best_gap = vcpus, gap
+        elif gap > best_gap + 1e-9:
+            break  # overhead grows with the vCPU count: past the nearest, it only gets further
     return best
 
 
 def guess_version(memory_mb: float, min_free_mb: float | None, largest_vm_mb: float,
-                  has_zip: bool) -> tuple[str, str]:
+                  has_zip: bool, vm_count: int = 0) -> tuple[str, str]:
     """The ESX release, and how it was chosen. esxtop does not write the release, but memory
     compression counters exist from 4.1 on, the minFree it reports follows each release's rule,
     and a release must allow the host's and VMs' sizes. Of releases that fit equally (5.x and
@@ -499,6 +501,7 @@ def guess_version(memory_mb: float, min_free_mb: float | None, largest_vm_mb: fl
         v for v in spec.VERSIONS
         if memory_mb <= spec.MAXIMUMS[v].memory_mb_per_host
         and largest_vm_mb <= spec.MAXIMUMS[v].memory_mb_per_vm
+        and vm_count <= spec.MAXIMUMS[v].vms_per_host
     ]
     if not fits:
         return spec.VERSIONS[-1], "the capture's sizes are past every release's maximums"
@@ -555,7 +558,7 @@ def build_document(cap: Capture) -> Built:
     vms_at = [g for g in cap.groups if g.at.get("memory_mb", 0.0) > 0 or g.max_memory_mb > 0]
     largest = max((g.at.get("memory_mb", g.max_memory_mb) for g in vms_at), default=0.0)
     version, version_how = guess_version(memory_mb, h.get("min_free_mb"), largest,
-                                         cap.has_zip_counters)
+                                         cap.has_zip_counters, len(vms_at))
 
     doc = tomlkit.document()
     when = cap.at_time.strftime("%Y-%m-%d %H:%M:%S")
@@ -679,9 +682,13 @@ def build_document(cap: Capture) -> Built:
 
 def _workload(g: Group, memory_mb: int, zero_pct: float | None, family_pct: float | None, put):
     wl = tomlkit.table()
-    touched_pct = min(100.0, 100.0 * g.max_touched_mb / memory_mb) if memory_mb else 100.0
-    put(wl, "touched_pct", round(touched_pct, 1),
-        note="most Touched MBytes (or granted + swapped + compressed) over the capture")
+    ran = g.max_touched_mb > 0 or len(g.series_t) > 0
+    if ran:
+        touched_pct = min(100.0, 100.0 * g.max_touched_mb / memory_mb)
+        put(wl, "touched_pct", round(touched_pct, 1),
+            note="most Touched MBytes (or granted + swapped + compressed) over the capture")
+    else:
+        put(wl, "touched_pct", 100.0, guess="the VM did not run during the capture")
     # Schedule times count from the VM's power-on: the --at sample, or the first power-on after.
     first_on = 0.0 if g.power_at else next((t for t, on in g.power_changes if on), 0.0)
     times = array("d", (t - first_on for t in g.series_t))
@@ -689,8 +696,10 @@ def _workload(g: Group, memory_mb: int, zero_pct: float | None, family_pct: floa
     if steps:
         put(wl, "active_mb", steps[0][1], note="% Active Estimate x Memory Size MBytes")
     else:
+        why = ("no % Active Estimate column" if "active_pct" not in g.columns
+               and "active_slow_pct" not in g.columns else "the VM did not run during the capture")
         put(wl, "active_mb", int(round(memory_mb * spec.IDLE_ACTIVE_PCT / 100.0)),
-            guess="no % Active Estimate column: an idle guest")
+            guess=f"{why}: an idle guest")
     z = min(100.0, zero_pct) if zero_pct is not None else None
     if z is None:
         put(wl, "zero_pct", 10.0, guess="no Zero MBytes column")
