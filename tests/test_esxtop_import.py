@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import tomllib
 from array import array
 
@@ -171,6 +172,26 @@ def test_import_of_its_own_output_gives_back_the_vms(tmp_path, capsys):
             assert got.workload.boot_s == 0
     assert check_main(str(tmp_path / "imported.toml"), out=io.StringIO(), err=io.StringIO()) == 0
     assert text.startswith("# Built by memtui import esxtop from run.csv")
+
+
+def test_the_imported_host_behaves_like_the_one_captured(tmp_path, capsys):
+    source = tmp_path / "source.toml"
+    source.write_text(ROUND_TRIP)
+    cap = tmp_path / "run.csv"
+    assert run(["run", str(source), "--for", "40m", "--format", "esxtop", "--out", str(cap)],
+               capsys)[0] == 0
+    imported(tmp_path, capsys, str(cap))
+    finals = []
+    for path in (source, tmp_path / "imported.toml"):
+        code, out, _ = run(["run", str(path), "--for", "40m", "--every", "40m", "--format",
+                            "jsonl"], capsys)
+        assert code == 0
+        finals.append(json.loads(out.splitlines()[-1]))
+    want, got = finals
+    assert got["host"]["free_mb"] == pytest.approx(want["host"]["free_mb"], rel=0.05)
+    for a, b in zip(want["vms"], got["vms"], strict=True):
+        assert b["granted_mb"] == pytest.approx(a["granted_mb"], rel=0.15, abs=1), a["name"]
+        assert b["overhead_mb"] == a["overhead_mb"], a["name"]  # the vCPU counts came back
 
 
 def test_power_on_during_the_capture_becomes_an_event(tmp_path, capsys):
