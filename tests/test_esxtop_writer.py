@@ -234,3 +234,12 @@ def test_esxtop_modules_never_import_the_ui_toolkit(module):
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_a_backslash_cannot_split_the_host_name():
+    writer = EsxtopWriter(io.StringIO(), "lab\\esx01", "5.x", ["a\\b (c)"])
+    for cell in writer.header()[1:]:
+        host, obj, _ = split_path(cell)
+        assert host == "lab/esx01"
+        if obj != "Memory":
+            assert split_group(obj)[1] == "a\\b (c)"

@@ -67,7 +67,8 @@ class EsxtopWriter:
     def __init__(self, out: IO[str], host_name: str, version: str, vm_names: list[str],
                  start_time: datetime | None = None):
         self.writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
-        self.host_name = host_name
+        # A counter path ends its host name at the first backslash: a host name cannot hold one.
+        self.host_name = host_name.replace("\\", "/")
         self.version = version
         self.vm_names = list(vm_names)
         self.gids = group_ids(self.vm_names)
