@@ -1192,6 +1192,8 @@ def _normal(key: str, value: Any) -> Any:
             return None
         if key == "schedule" and isinstance(value, list):
             return [(parse_duration(at), mb) for at, mb in value]
+        if key == "start_time" and isinstance(value, str):
+            return datetime.fromisoformat(value.strip())
     except (ValueError, TypeError):
         pass
     return value

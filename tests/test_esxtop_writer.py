@@ -243,3 +243,18 @@ def test_a_backslash_cannot_split_the_host_name():
         assert host == "lab/esx01"
         if obj != "Memory":
             assert split_group(obj)[1] == "a\\b (c)"
+
+
+def test_start_time_survives_a_save_as_written(tmp_path):
+    from memtui.profile import dumps_profile, load_profile, save_profile
+
+    for written in ('start_time = "2026-03-01T08:00:00Z"  # mine', "start_time = 2026-03-01T08:00:00Z"):
+        path = tmp_path / "p.toml"
+        text = PROFILE.format(version="5.x", start=written)
+        path.write_text(text)
+        profile = load_profile(path)
+        assert dumps_profile(profile) == text
+        profile.host.start_time = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+        save_profile(profile, path)
+        assert load_profile(path).host.start_time == datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+        assert "# mine" in path.read_text() or "#" not in written
