@@ -201,8 +201,10 @@ class PropertyFilter(MO):
         call.api.forget(self.moid)
 
 
-def _wire(value) -> str:
-    return SoapAdapter.SerializeToStr(value, VmomiSupport.Object(name="v", type=object, version=None, flags=0))
+def _wire(value, version: str) -> str:
+    """The value as it goes on the wire: what tells whether it changed."""
+    return SoapAdapter.SerializeToStr(value, VmomiSupport.Object(name="v", type=object, version=version, flags=0),
+                                      version)
 
 
 class Collector(MO):
@@ -308,7 +310,7 @@ class Collector(MO):
                 now[mo.moid] = (mo, values)
             obj_updates = []
             for moid, (mo, values) in now.items():
-                wire = {p: _wire(v) for p, v in values.items()}
+                wire = {p: _wire(v, call.version) for p, v in values.items()}
                 old = f.reported.get(moid)
                 if old == wire:
                     continue
@@ -341,7 +343,8 @@ class Collector(MO):
 
     def wait(self, call, version: str | None, max_wait_s: float | None, max_updates: int | None):
         if version:
-            if version != str(self.version):
+            # a version this collector issued: what changed since the last report
+            if not version.isdigit() or int(version) > self.version:
                 raise vmodl.query.InvalidCollectorVersion(msg=f"unknown collector version {version!r}")
         else:
             for f in self.filters.values():

@@ -131,10 +131,13 @@ def start_server(endpoint: Endpoint, gate, verbose: bool = False):
     from memtui.vsphere.api import Api
     from memtui.vsphere.server import ApiServer, tls_context
 
+    for path in (endpoint.cert, endpoint.key):
+        if not os.path.isfile(path):
+            raise ServeError(f"cannot read {path}: no such file")
+        if not os.access(path, os.R_OK):
+            raise ServeError(f"cannot read {path}: permission denied")
     try:
         ctx = tls_context(endpoint.cert, endpoint.key)
-    except FileNotFoundError as exc:
-        raise ServeError(f"cannot read {exc.filename}: no such file") from None
     except (ssl.SSLError, OSError) as exc:
         raise ServeError(f"cannot use the certificate {endpoint.cert} with the key {endpoint.key}: "
                          f"{getattr(exc, 'reason', None) or exc}") from None

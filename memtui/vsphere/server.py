@@ -53,6 +53,7 @@ def request_version(soap_action: str | None, default: str) -> str:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # a reply goes out as soon as it is written
     server_version = "memtui-hostd"
     sys_version = ""
     timeout = IDLE_TIMEOUT_S
@@ -104,10 +105,50 @@ class Handler(BaseHTTPRequestHandler):
         morsel = jar.get(COOKIE_NAME)
         return morsel.value if morsel else None
 
+    def _too_big(self, size: str, version: str) -> None:
+        self._fault(vmodl.fault.InvalidRequest(
+            msg=f"the request body is {size} bytes; this host takes at most {MAX_BODY_BYTES}"),
+            version, status=413, client=True, close=True)
+
+    def _read_chunked(self, version: str) -> bytes | None:
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                self._fault(vmodl.fault.InvalidRequest(msg="malformed chunked request body"),
+                            version, status=400, client=True, close=True)
+                return None
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                if total > MAX_BODY_BYTES:
+                    self._too_big(str(total), version)
+                    return None
+                return b"".join(parts)
+            total += size
+            if total > MAX_DISCARD_BYTES:
+                self._too_big(f"over {MAX_DISCARD_BYTES}", version)
+                return None
+            chunk = self.rfile.read(size)
+            self.rfile.readline(1024)
+            if len(chunk) < size:
+                self.close_connection = True
+                return None
+            if total <= MAX_BODY_BYTES:
+                parts.append(chunk)
+            else:
+                parts.clear()  # over the limit: read on to the end, then refuse
+
     def _read_body(self, version: str) -> bytes | None:
-        if self.headers.get("Transfer-Encoding", "").lower() not in ("", "identity"):
-            self._fault(vmodl.fault.InvalidRequest(msg="send the request with a Content-Length, not chunked"),
-                        version, status=411, client=True, close=True)
+        encoding = self.headers.get("Transfer-Encoding", "").lower()
+        if encoding == "chunked":
+            return self._read_chunked(version)
+        if encoding not in ("", "identity"):
+            self._fault(vmodl.fault.InvalidRequest(msg=f"transfer encoding {encoding!r} is not supported"),
+                        version, status=501, client=True, close=True)
             return None
         length_text = self.headers.get("Content-Length")
         try:
@@ -126,9 +167,7 @@ class Handler(BaseHTTPRequestHandler):
                     if not chunk:
                         break
                     left -= len(chunk)
-            self._fault(vmodl.fault.InvalidRequest(
-                msg=f"the request body is {length} bytes; this host takes at most {MAX_BODY_BYTES}"),
-                version, status=413, client=True, close=True)
+            self._too_big(str(length), version)
             return None
         body = self.rfile.read(length)
         if len(body) < length:
