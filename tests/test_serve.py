@@ -325,3 +325,27 @@ def test_logout_ends_the_session(endpoint):
     content.sessionManager.Logout()
     with pytest.raises(vim.fault.NotAuthenticated):
         _ = content.rootFolder.childEntity
+
+
+def test_search_index_finds_by_path_name_and_uuid(endpoint, si):
+    content = si.RetrieveContent()
+    index = content.searchIndex
+    vm = index.FindByInventoryPath("ha-datacenter/vm/db01")
+    assert isinstance(vm, vim.VirtualMachine) and vm.name == "db01"
+    assert index.FindByInventoryPath("ha-datacenter/vm/nobody") is None
+    dc = content.rootFolder.childEntity[0]
+    assert index.FindChild(dc.vmFolder, "web01").name == "web01"
+    assert index.FindByUuid(None, vm.config.uuid, True).name == "db01"
+    assert index.FindByUuid(None, vm.config.instanceUuid, True, instanceUuid=True).name == "db01"
+
+
+def test_the_endpoint_imports_no_ui_toolkit():
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "import memtui.vsphere.serve, memtui.vsphere.api, memtui.vsphere.server, memtui.vsphere.perf\n"
+            "from memtui.cli import cmd_serve\n"
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'plotext'))\n"
+            "assert not bad, bad\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -116,7 +116,7 @@ class ServiceInstance(MO):
             rootFolder=api.inventory.root_folder.ref(), propertyCollector=vmodl.query.PropertyCollector("ha-property-collector"),
             viewManager=api.view_manager.ref(), about=about_info(call.view, api.api_version),
             sessionManager=api.session_manager.ref(), perfManager=api.perf_manager.ref(),
-            taskManager=api.task_manager.ref())
+            taskManager=api.task_manager.ref(), searchIndex=api.search_index.ref())
 
     def p_content(self, call):
         return self.content(call)
@@ -238,6 +238,52 @@ class ViewManager(MO):
         view = ContainerView(self.api.session_moid(call, "view"), target, types, bool(recursive), call.session)
         self.api.remember(view, call)
         return view.ref()
+
+
+class SearchIndex(MO):
+    """Finding entities by inventory path, by name under a parent, by UUID."""
+
+    vim_type = vim.SearchIndex
+
+    def __init__(self, api: Api):
+        super().__init__("ha-searchindex")
+        self.api = api
+
+    def _name(self, mo: MO, call) -> str:
+        return mo.get("name", call)
+
+    def _child(self, parent: MO, name: str, call) -> MO | None:
+        for child in self.api.inventory.children(parent, call):
+            if self._name(child, call) == name:
+                return child
+        return None
+
+    def do_FindByInventoryPath(self, call, inventoryPath):
+        mo: MO | None = self.api.inventory.root_folder
+        for part in [p for p in inventoryPath.split("/") if p]:
+            mo = self._child(mo, part, call) if mo is not None else None
+        return mo.ref() if mo is not None and mo is not self.api.inventory.root_folder else None
+
+    def do_FindChild(self, call, entity, name):
+        child = self._child(self.api.resolve(entity, call), name, call)
+        return child.ref() if child is not None else None
+
+    def do_FindByUuid(self, call, uuid, vmSearch, datacenter=None, instanceUuid=None):
+        from memtui.vsphere.inventory import stable_uuid
+
+        inv = self.api.inventory
+        if not vmSearch:
+            host_uuid = stable_uuid("host", call.view.config.name)
+            return inv.host.ref() if uuid.lower() == host_uuid else None
+        kind = "vm-instance" if instanceUuid else "vm"
+        for vm in inv.vms(call):
+            if stable_uuid(kind, vm.name) == uuid.lower():
+                return vm.ref()
+        return None
+
+    def do_FindAllByUuid(self, call, uuid, vmSearch, datacenter=None, instanceUuid=None):
+        found = self.do_FindByUuid(call, uuid, vmSearch, datacenter, instanceUuid)
+        return [found] if found is not None else []
 
 
 # ------------------------------------------------------------------------------------------
@@ -411,8 +457,9 @@ class Api:
         self.advanced_options = OptionManager(self)
         self.inventory.advanced_options = self.advanced_options
         self.perf_manager = PerformanceManager(self)
+        self.search_index = SearchIndex(self)
         for mo in (self.service_instance, self.session_manager, self.view_manager, self.task_manager,
-                   self.advanced_options, self.perf_manager):
+                   self.advanced_options, self.perf_manager, self.search_index):
             self.inventory.add(mo)
         self._session_ids = itertools.count(1)
         self.change_version = 1
@@ -491,8 +538,7 @@ class Api:
         elif call.session is not None and moid in call.session.objects:
             mo = call.session.objects[moid]
         elif moid.isdigit():
-            with self.lock:
-                mo = self.inventory.vm_by_moid(moid, call)
+            mo = self.inventory.vm_by_moid(moid, call)
         if mo is None:
             return None
         if ref_type is not VmomiSupport.ManagedObject and not issubclass(mo.vim_type, ref_type):

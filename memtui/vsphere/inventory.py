@@ -7,6 +7,7 @@ stats in MB (compressedMemory in KB), hardware.memorySize in bytes.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -493,6 +494,7 @@ class Inventory:
         self.pool = ResourcePool(self)
         self.host = HostSystem(self)
         self.advanced_options = None  # set by the API (an OptionManager)
+        self._ids_lock = threading.Lock()
         self._vm_ids: dict[str, str] = {}
         self._vm_objects: dict[str, VirtualMachine] = {}
         self.fixed: dict[str, MO] = {}
@@ -504,11 +506,12 @@ class Inventory:
         self.fixed[mo.moid] = mo
 
     def vm_object(self, name: str) -> VirtualMachine:
-        moid = self._vm_ids.get(name)
-        if moid is None:
-            moid = self._vm_ids[name] = str(len(self._vm_ids) + 1)
-            self._vm_objects[moid] = VirtualMachine(moid, name, self)
-        return self._vm_objects[moid]
+        with self._ids_lock:
+            moid = self._vm_ids.get(name)
+            if moid is None:
+                moid = self._vm_ids[name] = str(len(self._vm_ids) + 1)
+                self._vm_objects[moid] = VirtualMachine(moid, name, self)
+            return self._vm_objects[moid]
 
     def vms(self, call) -> list[VirtualMachine]:
         return [self.vm_object(vm.name) for vm in call.view.vms]
