@@ -349,3 +349,31 @@ def test_the_endpoint_imports_no_ui_toolkit():
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'plotext'))\n"
             "assert not bad, bad\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_every_property_of_every_object_serializes(endpoint, si):
+    """all=True on every entity, and every property of the service objects, read back."""
+    content = si.RetrieveContent()
+    view = content.viewManager.CreateContainerView(content.rootFolder, [], True)
+    spec = PC.FilterSpec(
+        objectSet=[PC.ObjectSpec(obj=view, skip=True, selectSet=[
+            PC.TraversalSpec(name="v", path="view", skip=False, type=vim.view.ContainerView)])]
+        + [PC.ObjectSpec(obj=o) for o in (content.rootFolder, content.sessionManager, content.perfManager,
+                                          content.taskManager, content.viewManager, view, content.propertyCollector,
+                                          content.searchIndex, si, *content.taskManager.recentTask[-1:],
+                                          content.rootFolder.childEntity[0].hostFolder.childEntity[0].host[0]
+                                          .configManager.advancedOption)],
+        propSet=[PC.PropertySpec(type=t, all=True) for t in (
+            vim.ManagedEntity, vim.SessionManager, vim.PerformanceManager, vim.TaskManager, vim.view.ViewManager,
+            vim.view.ContainerView, vmodl.query.PropertyCollector, vim.SearchIndex, vim.ServiceInstance, vim.Task,
+            vim.option.OptionManager)])
+    out = content.propertyCollector.RetrieveContents([spec])
+    kinds = {type(oc.obj).__name__ for oc in out}
+    assert {"vim.VirtualMachine", "vim.HostSystem", "vim.Datacenter", "vim.Folder", "vim.ComputeResource",
+            "vim.ResourcePool", "vim.SessionManager", "vim.PerformanceManager", "vim.Task",
+            "vim.option.OptionManager", "vim.view.ContainerView", "vim.ServiceInstance"} <= kinds
+    assert all(not oc.missingSet for oc in out)
+    vm = next(oc for oc in out if isinstance(oc.obj, vim.VirtualMachine))
+    names = {p.name for p in vm.propSet}
+    assert {"name", "config", "summary", "runtime", "guest", "parent", "resourcePool"} <= names
+    view.DestroyView()

@@ -326,7 +326,7 @@ class TaskManager(MO):
             tasks = [t for t in self.tasks.values() if entity_moid is None or t.entity_moid == entity_moid]
         return [t.ref() for t in tasks[-10:]]
 
-    def get(self, moid: str) -> Task | None:
+    def task(self, moid: str) -> Task | None:
         with self.api.lock:
             return self.tasks.get(moid)
 
@@ -534,7 +534,7 @@ class Api:
         elif moid in self.inventory.fixed:
             mo = self.inventory.fixed[moid]
         elif moid.startswith("haTask-"):
-            mo = self.tasks.get(moid)
+            mo = self.tasks.task(moid)
         elif call.session is not None and moid in call.session.objects:
             mo = call.session.objects[moid]
         elif moid.isdigit():

@@ -284,7 +284,9 @@ class HostSystem(Entity):
                                            uuid=stable_uuid("host", c.name)),
             cpuInfo=vim.host.CpuInfo(numCpuPackages=1, numCpuCores=c.cpu_cores, numCpuThreads=c.cpu_cores,
                                      hz=c.cpu_mhz * 1_000_000),
-            cpuPkg=[], memorySize=c.memory_mb * 1024 * 1024, smcPresent=False)
+            cpuPkg=[vim.host.CpuPackage(index=0, vendor="memtui", hz=c.cpu_mhz * 1_000_000, busHz=100_000_000,
+                                        description="Simulated CPU", threadId=list(range(c.cpu_cores)))],
+            memorySize=c.memory_mb * 1024 * 1024, smcPresent=False)
 
     def p_summary(self, call):
         v = call.view

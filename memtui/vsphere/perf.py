@@ -121,7 +121,10 @@ class PerformanceManager(MO):
         return []
 
     def p_description(self, call):
-        return PM.Description(counterType=[], statsType=[])
+        def describe(keys):
+            return [vim.ElementDescription(key=k, label=k, summary=k) for k in keys]
+        return vim.PerformanceDescription(counterType=describe(("average", "latest", "none")),
+                                          statsType=describe(("absolute", "delta", "rate")))
 
     def do_QueryPerfCounter(self, call, counterId):
         out = []
