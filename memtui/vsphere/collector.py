@@ -48,12 +48,18 @@ _UNSET = object()
 
 def read_path(mo: MO, path: str, call: Call) -> Any:
     """The value of `path` on `mo`, typed for the wire; _UNSET when it has none."""
-    head, _, rest = path.partition(".")
+    segs = path.split(".")
+    # the longest part of the path the object serves itself ("summary.quickStats" without
+    # building all of "summary"), else its top-level property
+    for n in range(len(segs), 0, -1):
+        name = "__".join(segs[:n])
+        if n == 1 or hasattr(mo, "p_" + name):
+            break
     try:
-        value = mo.get(head, call)
+        value = mo.get(name, call)
     except KeyError:
         return _UNSET  # a property of the type that the simulated host does not have
-    for seg in rest.split(".") if rest else ():
+    for seg in segs[n:]:
         if value is None:
             return _UNSET
         value = getattr(value, seg, None)

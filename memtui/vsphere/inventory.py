@@ -32,6 +32,9 @@ def mb(x: float) -> int:
     return int(round(x))
 
 
+_MISSING = object()
+
+
 class MO:
     """A managed object: its pyVmomi type, its id, and the properties it serves.
 
@@ -47,15 +50,26 @@ class MO:
     def ref(self):
         return self.vim_type(self.moid)
 
+    # properties that depend on the model only: built once per model instant, shared by
+    # every request that reads them then
+    shared_properties: frozenset[str] = frozenset()
+
     @classmethod
     def property_names(cls) -> list[str]:
-        return sorted(n[2:] for n in dir(cls) if n.startswith("p_"))
+        return sorted(n[2:] for n in dir(cls) if n.startswith("p_") and "__" not in n)
 
     def get(self, name: str, call: Call) -> Any:
         fn = getattr(self, "p_" + name, None)
         if fn is None:
             raise KeyError(name)
-        return fn(call)
+        if name not in self.shared_properties:
+            return fn(call)
+        memo = call.view.memo
+        key = (self.moid, name)
+        value = memo.get(key, _MISSING)
+        if value is _MISSING:
+            value = memo[key] = fn(call)
+        return value
 
 
 class Entity(MO):
@@ -250,6 +264,7 @@ def about_info(view, api_version: str) -> vim.AboutInfo:
 
 class HostSystem(Entity):
     vim_type = vim.HostSystem
+    shared_properties = frozenset({"summary", "hardware"})
 
     def __init__(self, inv):
         super().__init__("ha-host")
@@ -329,6 +344,8 @@ GUEST_FULL_NAME = "Other (64-bit)"
 
 class VirtualMachine(Entity):
     vim_type = vim.VirtualMachine
+    shared_properties = frozenset({"config", "summary", "runtime", "guest", "summary__quickStats",
+                                   "summary__runtime"})
 
     def __init__(self, moid: str, name: str, inv):
         super().__init__(moid)
@@ -455,6 +472,12 @@ class VirtualMachine(Entity):
         from memtui.vsphere.vmops import power
 
         return power(self, call, False)
+
+    def p_summary__quickStats(self, call):
+        return self.quick_stats(call)
+
+    def p_summary__runtime(self, call):
+        return self.p_runtime(call)
 
     def p_summary(self, call):
         vm, m = self.parts(call)

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,7 @@ class View:
     boot_time: datetime  # the host's clock at simulated time 0
     power_on_t: dict[str, float]  # simulated time each powered-on VM was powered on
     readonly: bool
+    memo: dict = field(default_factory=dict, compare=False, repr=False)  # property values built at this instant
 
     def vm_config(self, name: str) -> VMConfig:
         for vm in self.vms:
