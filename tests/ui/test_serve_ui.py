@@ -55,3 +55,34 @@ async def test_api_change_shows_at_once_as_from_the_api():
         assert any(t.startswith("api vSphere API at https://127.0.0.1:") for t in lines)
         assert "api API (root): reconfigure web01: reservation_mb = 1024" in lines
         assert any("web01: reservation_mb 0 -> 1024" in t for t in lines)
+
+
+def refused_script(port: int) -> str:
+    from pyVim.connect import Disconnect, SmartConnect
+    from pyVim.task import WaitForTask
+    from pyVmomi import vim
+
+    si = SmartConnect(host="127.0.0.1", port=port, user="root", pwd=PASSWORD, disableSslCertValidation=True)
+    content = si.RetrieveContent()
+    vm = content.searchIndex.FindByInventoryPath("ha-datacenter/vm/web01")
+    try:
+        WaitForTask(vm.PowerOffVM_Task())
+    except vim.fault.NoPermission as fault:
+        return fault.msg
+    finally:
+        Disconnect(si)
+    return "not refused"
+
+
+async def test_readonly_ui_refuses_api_changes():
+    from memtui.ui.api import ApiLink
+
+    link = ApiLink(endpoint())
+    app = make_app(small_profile(), api_link=link, readonly=True)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        message = await asyncio.to_thread(refused_script, link.server.server_address[1])
+        await settle(pilot)
+        assert "read-only" in message
+        host = app.session.host
+        assert host.on[host.index("web01")]
