@@ -121,6 +121,8 @@ def model_fault(exc: Exception, vm_name: str) -> vmodl.MethodFault:
         return vim.fault.InsufficientMemoryResourcesFault(
             msg=f"Insufficient memory resources: {message}",
             requested=int(round(short * MB)), unreserved=0)
+    if isinstance(exc, KeyError):  # the VM went (deleted in the terminal UI meanwhile)
+        return vmodl.fault.ManagedObjectNotFound(msg=f"virtual machine {vm_name} is gone")
     if isinstance(exc, ReadOnlyError):
         return vim.fault.NoPermission(msg=message, privilegeId="VirtualMachine.Config.Memory")
     if isinstance(exc, Refused):
