@@ -377,3 +377,15 @@ def test_every_property_of_every_object_serializes(endpoint, si):
     names = {p.name for p in vm.propSet}
     assert {"name", "config", "summary", "runtime", "guest", "parent", "resourcePool"} <= names
     view.DestroyView()
+
+
+def test_a_vm_deleted_meanwhile_is_managed_object_not_found(endpoint, si):
+    """A VM deleted (in the terminal UI) after a script found it."""
+    content = si.RetrieveContent()
+    vm = content.searchIndex.FindByInventoryPath("ha-datacenter/vm/desk03")
+    endpoint.gate.run(lambda s: s.remove_vm("desk03"))
+    with pytest.raises(vmodl.fault.ManagedObjectNotFound):
+        vm.PowerOffVM_Task()
+    with pytest.raises(vmodl.fault.ManagedObjectNotFound):
+        _ = vm.summary
+    assert content.searchIndex.FindByInventoryPath("ha-datacenter/vm/desk03") is None

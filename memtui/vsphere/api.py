@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from pyVmomi import VmomiSupport, vim, vmodl
+from pyVmomi import SoapAdapter, VmomiSupport, vim, vmodl
 
 from memtui import spec
 from memtui.metrics import LogEvent
@@ -332,6 +332,12 @@ class TaskManager(MO):
 
     def finished(self, call, method: str, description_id: str, entity: MO, entity_name: str,
                  start: datetime, error: vmodl.MethodFault | None, result: Any = None) -> Task:
+        if error is not None:
+            try:  # a fault missing a field the API requires would break every read of the task
+                SoapAdapter.SerializeToStr(error, VmomiSupport.Object(name="error", type=vmodl.MethodFault,
+                                                                      version=call.version, flags=0), call.version)
+            except TypeError:
+                error = vmodl.fault.SystemError(msg=error.msg or type(error).__name__, reason=error.msg or "")
         with self.api.lock:
             n = next(self._ids)
             moid = f"haTask-{entity.moid}-vim.{description_id}-{n}"

@@ -157,6 +157,8 @@ def run_task(vm: VirtualMachine, call: Call, method: str, description_id: str, w
             fn(session)
         except Exception as exc:
             fault = model_fault(exc, vm.name)
+            if isinstance(fault, vmodl.fault.ManagedObjectNotFound):
+                fault.obj = vm.ref()
             _admission_detail(fault, session.host, vm.name)
             api.log(session, call, f"{what}: refused: {fault.msg}", vm.name)
             return fault
