@@ -1,11 +1,12 @@
 """The `memtui` command.
 
-    memtui [PROFILE] [--readonly] [--theme NAME] [--restricted]   the terminal UI
+    memtui [PROFILE] [--readonly] [--theme NAME] [--restricted] [--serve ...]   the terminal UI
     memtui run PROFILE --for DURATION [--every INTERVAL] [--format csv|jsonl|esxtop] [--out FILE]
     memtui check PROFILE
     memtui import esxtop CAPTURE --out PROFILE [--at TIME] [--force]
     memtui lab list | start NAME | check NAME --actions FILE
     memtui bench [--quick]
+    memtui serve [PROFILE] [--host H] [--port N] [--user NAME] [--speed N] [--password-file FILE] [--save]
 
 Subcommands other than the UI import no UI toolkit.
 """
@@ -18,7 +19,7 @@ import sys
 
 from memtui import __version__
 
-SUBCOMMANDS = ("run", "check", "lab", "bench", "import")
+SUBCOMMANDS = ("run", "check", "lab", "bench", "import", "serve")
 
 
 def _duration(text: str) -> int:
@@ -42,7 +43,8 @@ def _ui_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="memtui",
         description="Administer a simulated VMware ESX host's memory in the terminal.",
-        epilog="Other commands: memtui run | check | import | lab | bench (memtui COMMAND --help).",
+        epilog="Other commands: memtui run | check | import | lab | bench | serve "
+               "(memtui COMMAND --help).",
     )
     p.add_argument("profile", nargs="?",
                    help="host profile (TOML); default: the bundled default profile; with "
@@ -51,6 +53,12 @@ def _ui_parser() -> argparse.ArgumentParser:
     p.add_argument("--theme", help="colour theme, e.g. ansi-dark for 16-colour terminals")
     p.add_argument("--restricted", action="store_true",
                    help="for a training host's sshd ForceCommand: files only in the user's own profile directory")
+    api = p.add_argument_group("vSphere API (memtui --serve; see memtui serve --help)")
+    api.add_argument("--serve", action="store_true",
+                     help="also serve the host as a vSphere API endpoint: scripts' changes show at once")
+    from memtui.vsphere.serve import add_endpoint_options
+
+    add_endpoint_options(api)
     p.add_argument("--version", action="version", version=f"memtui {__version__}")
     return p
 
@@ -167,9 +175,25 @@ def cmd_bench(argv: list[str]) -> int:
     return bench_main(argv)
 
 
+def cmd_serve(argv: list[str]) -> int:
+    from memtui.vsphere.serve import serve_main
+
+    return serve_main(argv)
+
+
 def cmd_ui(argv: list[str]) -> int:
     args = _ui_parser().parse_args(argv)
     profile = args.profile
+    if not args.serve:
+        given = [opt for opt, dest in (("--host", "api_host"), ("--port", "api_port"), ("--user", "api_user"),
+                                       ("--password-file", "password_file"), ("--cert", "cert"), ("--key", "key"))
+                 if getattr(args, dest) != _ui_parser().get_default(dest)]
+        if given:
+            _err(f"{', '.join(given)}: only with --serve")
+            return 2
+    if args.restricted and args.serve:
+        _err("--serve is not available with --restricted (a restricted session opens no network port)")
+        return 2
     if args.restricted:
         from memtui.restricted import RestrictedError, RestrictedPolicy
 
@@ -187,15 +211,26 @@ def cmd_ui(argv: list[str]) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         _err("the terminal UI needs a terminal (without one, use: memtui run PROFILE --for DURATION)")
         return 2
+    api_link = None
+    if args.serve:
+        from memtui.vsphere.serve import ServeError, endpoint_from_args
+
+        try:
+            from memtui.ui.api import ApiLink
+
+            api_link = ApiLink(endpoint_from_args(args))
+        except ServeError as exc:
+            _err(str(exc))
+            return 2
     from memtui.ui.app import run
 
-    return run(profile, readonly=args.readonly, theme=args.theme, restricted=args.restricted)
+    return run(profile, readonly=args.readonly, theme=args.theme, restricted=args.restricted, api_link=api_link)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = {"run": cmd_run, "check": cmd_check, "lab": cmd_lab, "bench": cmd_bench,
-                "import": cmd_import}
+                "import": cmd_import, "serve": cmd_serve}
     try:
         if argv and argv[0] in commands:
             return commands[argv[0]](argv[1:])

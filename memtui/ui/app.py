@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the model (numpy) is imported after the first frame, in a w
     from memtui.config import Profile
     from memtui.labs import Lab, LabProgress
     from memtui.model import Host
+    from memtui.ui.api import ApiLink
 
     # What a loader returns: the host, its profile, and the lab it is the host of (or None).
     Loaded = tuple[Host, Profile, Lab | None]
@@ -126,7 +127,8 @@ class MemtuiApp(App[int]):
                  lab: Lab | None = None, load: Callable[[], Loaded] | None = None,
                  loading: str = "", lab_name: str | None = None, readonly: bool = False, theme: str | None = None,
                  restricted: bool = False, paused: bool = False, self_usage: bool = True,
-                 settings_path: Path | None = None, speed_x: float | None = None) -> None:
+                 settings_path: Path | None = None, speed_x: float | None = None,
+                 api_link: ApiLink | None = None) -> None:
         """Either `host` and `profile` (and `lab` when the host is a lab's), built already; or
         `load`, called in a thread worker after the first frame (the screen says `loading`
         meanwhile), returning them or raising LoadError; `lab_name` says that what `load`
@@ -153,6 +155,7 @@ class MemtuiApp(App[int]):
         self.opening_lab = lab_name or (lab.name if lab is not None else None)
         self.ui_s_total = 0.0  # wall time spent updating panes (the benchmark reads it)
         self.session: Session | None = None
+        self.api_link = api_link  # the vSphere API endpoint (memtui --serve), or None
         if host is not None:
             if profile is None:
                 raise TypeError("a host needs its profile")
@@ -236,6 +239,8 @@ class MemtuiApp(App[int]):
         if self.session.lab is not None and self.lab_progress is None:
             self._read_lab_progress()
         self.refresh_view()
+        if self.api_link is not None:
+            self.api_link.start(self)
         if not self.start_paused:
             self.set_running(True)
 
@@ -247,6 +252,8 @@ class MemtuiApp(App[int]):
         gc.freeze()
 
     def on_unmount(self) -> None:
+        if self.api_link is not None:
+            self.api_link.stop()
         gc.unfreeze()
 
     def watch_theme(self, theme: str) -> None:
@@ -668,7 +675,7 @@ def _lab_host(lab: Lab) -> Loaded:
 
 
 def run(profile_path: str | None, *, readonly: bool = False, theme: str | None = None,
-        restricted: bool = False, headless: bool = False) -> int:
+        restricted: bool = False, headless: bool = False, api_link: ApiLink | None = None) -> int:
     """Open the UI on a profile (None: the bundled default). Returns the exit status: 0, or 2
     when the profile cannot be used or the theme is unknown (the reasons go to stderr).
 
@@ -679,7 +686,7 @@ def run(profile_path: str | None, *, readonly: bool = False, theme: str | None =
         problem = "no such file" if not path.exists() else "not a file"
         print(f"memtui: cannot read {path}: {problem}", file=sys.stderr)
         return 2
-    app = app_for_profile(path, readonly=readonly, theme=theme, restricted=restricted)
+    app = app_for_profile(path, readonly=readonly, theme=theme, restricted=restricted, api_link=api_link)
     return _run_app(app, theme, headless)
 
 
