@@ -5,6 +5,7 @@ connections, bounded request bodies; the session is the vmware_soap_session cook
 
 from __future__ import annotations
 
+import socket
 import ssl
 import sys
 import threading
@@ -226,6 +227,8 @@ class ApiServer(ThreadingHTTPServer):
         self.ssl_context = ssl_context
         self.verbose = verbose
         self._slots = threading.BoundedSemaphore(max_connections)
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
         super().__init__(address, Handler)
         api.port = self.server_address[1]
 

@@ -80,7 +80,7 @@ class _RequestParser:
         self.ns_map[prefix].pop()
 
     def CharacterDataHandler(self, data):
-        if self.depth >= 3 and data.strip() and self.request is not None and self.depth == 3:
+        if self.depth == 3 and self.request is not None and data.strip():
             raise invalid_request("unexpected text inside the method element")
 
     def _collect(self) -> None:

@@ -137,8 +137,9 @@ def model_fault(exc: Exception, vm_name: str) -> vmodl.MethodFault:
     return vmodl.fault.SystemError(msg=message, reason=message)
 
 
-def _admission_detail(fault: vmodl.MethodFault, host, name: str) -> None:
-    """Fill in InsufficientMemoryResourcesFault's figures (bytes) from the host's books."""
+def _admission_detail(fault: vmodl.MethodFault, host) -> None:
+    """Fill in InsufficientMemoryResourcesFault's figures (bytes) from the host's books:
+    what is unreserved, and what was asked (unreserved + the shortfall)."""
     if isinstance(fault, vim.fault.InsufficientMemoryResourcesFault):
         unres = max(0.0, host.unreserved_mb)
         fault.unreserved = int(round(unres * MB))
@@ -149,7 +150,6 @@ def run_task(vm: VirtualMachine, call: Call, method: str, description_id: str, w
     """Run `fn(session)` as a task on `vm`; the task records success or the fault."""
     api = call.api
     start = api.gate.run(api.gate.clock)
-    error = None
 
     def go(session):
         api.log(session, call, what, vm.name)
@@ -159,7 +159,7 @@ def run_task(vm: VirtualMachine, call: Call, method: str, description_id: str, w
             fault = model_fault(exc, vm.name)
             if isinstance(fault, vmodl.fault.ManagedObjectNotFound):
                 fault.obj = vm.ref()
-            _admission_detail(fault, session.host, vm.name)
+            _admission_detail(fault, session.host)
             api.log(session, call, f"{what}: refused: {fault.msg}", vm.name)
             return fault
         return None
