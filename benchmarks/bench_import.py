@@ -7,9 +7,9 @@ Writes a capture of about SIZE MB (default 100) in a temporary folder, laid out 
 (default 80) its Group Cpu, Group Memory, Virtual Disk and Network Port counters, plus 64
 physical CPUs and 300 disk devices with their own counters: thousands of columns, of which the
 importer keeps a few hundred. Then it runs `memtui import esxtop` on it in a fresh process and
-prints the wall time, the read rate, and the process's peak resident memory (ru_maxrss), beside
-the peak of a process that only starts Python and imports the importer, so the difference is
-what reading the capture costs. The temporary folder is removed at the end (--keep DIR keeps
+prints the wall and CPU time, the read rate, and the process's peak resident memory (ru_maxrss),
+beside the peak of a process that only starts Python and imports the importer, so the difference
+is what reading the capture costs. The temporary folder is removed at the end (--keep DIR keeps
 the capture and profile there instead).
 """
 
@@ -19,7 +19,6 @@ import argparse
 import os
 import platform
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -115,22 +114,22 @@ def write_capture(path: Path, size_mb: float, vms: int) -> tuple[int, int]:
     return len(cells), rows
 
 
-def peak_rss_mb(args: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak resident MB of a fresh process running `args`."""
+def peak_rss_mb(args: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and peak resident MB of a fresh process running `args`."""
     code = (
         "import resource, subprocess, sys, time\n"
         "t = time.perf_counter()\n"
         "r = subprocess.run(sys.argv[1:])\n"
         "wall = time.perf_counter() - t\n"
-        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-        "print(r.returncode, wall, peak)\n"
+        "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "print(r.returncode, wall, u.ru_utime + u.ru_stime, u.ru_maxrss)\n"
     )
     result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
                             check=True)
-    rc, wall, peak_kb = result.stdout.split()[-3:]
+    rc, wall, cpu, peak_kb = result.stdout.split()[-4:]
     if rc != "0":
         raise SystemExit(f"the import failed ({rc}):\n{result.stdout}{result.stderr}")
-    return float(wall), int(peak_kb) / 1024
+    return float(wall), float(cpu), int(peak_kb) / 1024
 
 
 def machine() -> str:
@@ -155,15 +154,15 @@ def main(argv: list[str] | None = None) -> int:
         size = capture.stat().st_size / 2**20
         print(f"capture: {size:.1f} MB, {columns} columns, {rows} samples, {args.vms} VMs "
               f"(written in {made:.1f} s)")
-        _, base = peak_rss_mb([sys.executable, "-c", "import memtui.esxtop.importer"])
+        _, _, base = peak_rss_mb([sys.executable, "-c", "import memtui.esxtop.importer"])
         cmd = [sys.executable, "-m", "memtui", "import", "esxtop", str(capture), "--out",
                str(profile), "--force"]
-        wall, peak = peak_rss_mb(cmd)
-        print(f"import:  {wall:.2f} s wall, {size / wall:.1f} MB/s; peak RSS {peak:.1f} MB "
-              f"(Python with the importer loaded: {base:.1f} MB)")
+        wall, cpu, peak = peak_rss_mb(cmd)
+        print(f"import:  {wall:.2f} s wall ({cpu:.2f} s CPU), {size / wall:.1f} MB/s; peak RSS "
+              f"{peak:.1f} MB (Python with the importer loaded: {base:.1f} MB)")
+        print(f"load:    {os.getloadavg()[0]:.2f} (1-minute load average: other work slows the "
+              "wall time)")
         print(f"machine: {machine()}")
-        print(f"ru_maxrss check: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MB"
-              " for this benchmark process itself")
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)

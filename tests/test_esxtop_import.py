@@ -419,3 +419,16 @@ def test_progress_bar_only_on_a_terminal(tmp_path, monkeypatch):
     pipe = io.StringIO()
     read_capture(path, progress=pipe)
     assert pipe.getvalue() == ""
+
+
+def test_empty_and_odd_cells_are_left_out(tmp_path, capsys):
+    columns = host_columns() + vm_columns(
+        5, "vm5", **{"%_Active_Estimate": ["", "nan", "25", "25"],
+                     "Touched_MBytes": ["1200", "n/a", "1300", "1300"]})
+    profile, text = imported(tmp_path, capsys, write_capture(tmp_path, columns))
+    vm = profile.vms[0]
+    # where % Active Estimate has no number, % Active Slow Estimate (24 %) stands in
+    assert vm.workload.active_mb == round((0.24 * 2 + 0.25 * 2) / 4 * 4096)
+    assert vm.workload.schedule == []
+    assert vm.memory_mb == 4096 and vm.power == "on"
+    assert vm.workload.touched_pct == round(100 * 4000 / 4096, 1)  # granted when more than touched

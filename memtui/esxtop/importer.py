@@ -171,6 +171,12 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _values(keys: tuple[str, ...], numbers: list[float | None], clean: bool) -> dict[str, float]:
+    if clean:
+        return dict(zip(keys, numbers, strict=True))
+    return {k: v for k, v in zip(keys, numbers, strict=True) if v is not None}
+
+
 class _Progress:
     """A one-line progress bar on a terminal's stderr, by bytes read."""
 
@@ -302,15 +308,18 @@ def _read(path: str, text: IO[str], raw: IO[bytes], size: int, at: tuple[str, An
     host_name, host_columns, groups, cpu_count, has_zip = _layout(path, header)
     cap = Capture(path, host_name, bias, host_columns, groups, cpu_count, has_zip_counters=has_zip)
 
-    # One getter for every kept column, so a row of 50,000 cells is touched only where needed.
-    wanted: list[tuple[Group | None, str]] = [(None, k) for k in host_columns]
+    # One getter for every kept column, so a row of 50,000 cells is touched only where needed:
+    # the host's columns first, then each group's, as one run of cells per group.
+    host_keys = tuple(host_columns)
     indices = list(host_columns.values())
+    spans: list[tuple[Group, tuple[str, ...], int, int]] = []
     for group in groups:
-        for key, i in group.columns.items():
-            wanted.append((group, key))
-            indices.append(i)
+        start = len(indices)
+        indices.extend(group.columns.values())
+        spans.append((group, tuple(group.columns), start, len(indices)))
     getter = operator.itemgetter(*indices)
     single = len(indices) == 1
+    n_host = len(host_keys)
     width = len(header)
     bar = _Progress(size, progress)
 
@@ -345,27 +354,26 @@ def _read(path: str, text: IO[str], raw: IO[bytes], size: int, at: tuple[str, An
                     at_target = value.astimezone(UTC)
             cap.last = when
             cap.samples += 1
+            taking = cap.at_time is None and when >= at_target
+            if cap.at_time is None and not taking:
+                continue  # before the --at sample: nothing of it is kept
             cells = getter(row)
             if single:
                 cells = (cells,)
-            values: dict[int, dict[str, float]] = {}
-            host_values: dict[str, float] = {}
-            for (group, key), cell in zip(wanted, cells, strict=True):
-                number = _number(cell)
-                if number is None:
-                    continue
-                if group is None:
-                    host_values[key] = number
-                else:
-                    values.setdefault(group.gid, {})[key] = number
-            taking = cap.at_time is None and when >= at_target
+            try:  # the usual row: every kept cell a number
+                numbers: list[float | None] = list(map(float, cells))
+                clean = all(map(math.isfinite, numbers))
+            except ValueError:
+                clean = False
+            if not clean:  # empty or odd cells: leave them out
+                numbers = [_number(c) for c in cells]
             if taking:
                 cap.at_time = when
                 cap.at_index = cap.samples - 1
-                cap.host_at = host_values
-            if cap.at_time is not None:
-                for group in groups:
-                    _sample(group, values.get(group.gid, {}), when, cap.at_time, taking)
+                cap.host_at = _values(host_keys, numbers[:n_host], clean)
+            for group, keys, start, end in spans:
+                _sample(group, _values(keys, numbers[start:end], clean), when, cap.at_time,
+                        taking)
     except csv.Error as exc:
         raise CaptureError(f"{path}: line {reader.line_num}: not CSV ({exc})") from None
     finally:
