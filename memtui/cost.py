@@ -65,7 +65,10 @@ class GuestCost:
 def balloon_overhead_pct(balloon_mb, memsize_mb) -> np.ndarray:
     """The balloon's overhead, % of throughput, from the ballooned share of memory."""
     memsize = np.asarray(memsize_mb, dtype=float)
-    frac = np.divide(balloon_mb, memsize, out=np.zeros(np.shape(memsize)), where=memsize > 0)
+    balloon = np.asarray(balloon_mb, dtype=float)
+    shape = np.broadcast_shapes(np.shape(balloon), np.shape(memsize))
+    frac = np.divide(np.broadcast_to(balloon, shape), np.broadcast_to(memsize, shape),
+                     out=np.zeros(shape), where=np.broadcast_to(memsize, shape) > 0)
     frac = np.clip(frac, 0.0, 1.0)
     xs = [p[0] for p in BALLOON_OVERHEAD_POINTS]
     ys = [p[1] for p in BALLOON_OVERHEAD_POINTS]
@@ -74,22 +77,25 @@ def balloon_overhead_pct(balloon_mb, memsize_mb) -> np.ndarray:
     return np.where(frac > xs[-1], beyond, inside)
 
 
-def guest_cost(host) -> GuestCost:
-    """What memory costs each guest of `host` now (after its last step)."""
+def _core(swap_in_mb_s, unzip_mb_s, ws_swapped, ws_zipped, ws, balloon, memsize, on,
+          speed_mb_s: float) -> dict[str, np.ndarray]:
+    """The cost figures from the state of a step, elementwise (any shape: one step's VMs, or a
+    window of steps by VMs)."""
     dt = spec.STEP_S
-    on = host.on
-    n = len(host.vms)
-    ws = np.where(on, host.active_true, 0.0)
+    ws = np.where(on, ws, 0.0)
     has_ws = ws > 1e-9
     safe_ws = np.where(has_ws, ws, 1.0)
-    ws_swapped = np.where(on, np.clip(host.swapped_act, 0.0, None), 0.0)
-    ws_zipped = np.where(on, np.clip(host.zipped_act, 0.0, None), 0.0)
-    ws_guest = np.where(on, np.maximum(0.0, host.active_true - (host.memsize - host.balloon)), 0.0)
-    speed = max(float(host.config.swap_mb_per_s), 1e-9)
+    ws_swapped = np.where(on, np.clip(ws_swapped, 0.0, None), 0.0)
+    ws_zipped = np.where(on, np.clip(ws_zipped, 0.0, None), 0.0)
+    ws_guest = np.where(on, np.maximum(0.0, ws - (memsize - balloon)), 0.0)
+    speed = max(float(speed_mb_s), 1e-9)
     # Faults served this step, and the working set still out after it.
-    swap_in_mb = np.where(on, host.swap_in_rate, 0.0) * dt
-    unzip_mb = np.where(on, host.unzip_rate, 0.0) * dt
-    stall = lambda out_mb: np.where(has_ws, dt * np.minimum(1.0, out_mb / safe_ws), 0.0)  # noqa: E731
+    swap_in_mb = np.where(on, swap_in_mb_s, 0.0) * dt
+    unzip_mb = np.where(on, unzip_mb_s, 0.0) * dt
+
+    def stall(out_mb):
+        return np.where(has_ws, dt * np.minimum(1.0, out_mb / safe_ws), 0.0)
+
     swap_s = swap_in_mb / speed + stall(ws_swapped)
     zip_s = unzip_mb * DECOMPRESS_S_PER_MB + stall(ws_zipped)
     guest_s = stall(ws_guest)
@@ -97,15 +103,22 @@ def guest_cost(host) -> GuestCost:
     scale = np.where(total > dt, dt / np.where(total > 0, total, 1.0), 1.0)
     swap_s, zip_s, guest_s = swap_s * scale, zip_s * scale, guest_s * scale
     waiting = np.minimum(1.0, (swap_s + zip_s + guest_s) / dt)
-    over = np.where(on, balloon_overhead_pct(host.balloon, host.memsize), 0.0)
-    throughput = np.where(on, 100.0 * (1.0 - waiting) * (1.0 - over / 100.0), 0.0)
-    zeros = np.zeros(n)
-    pct = lambda s: np.where(on, 100.0 * s / dt, zeros)  # noqa: E731
-    return GuestCost(
-        swap_wait_pct=pct(swap_s), zip_wait_pct=pct(zip_s), mem_latency_pct=pct(swap_s + zip_s),
-        guest_paging_wait_pct=pct(guest_s), balloon_overhead_pct=over, throughput_pct=throughput,
-        ws_swapped_mb=ws_swapped, ws_zipped_mb=ws_zipped, ws_guest_paged_mb=ws_guest,
-    )
+    over = np.where(on, balloon_overhead_pct(balloon, memsize), 0.0)
+    return {
+        "swap_wait_pct": np.where(on, 100.0 * swap_s / dt, 0.0),
+        "zip_wait_pct": np.where(on, 100.0 * zip_s / dt, 0.0),
+        "guest_paging_wait_pct": np.where(on, 100.0 * guest_s / dt, 0.0),
+        "balloon_overhead_pct": over,
+        "throughput_pct": np.where(on, 100.0 * (1.0 - waiting) * (1.0 - over / 100.0), 0.0),
+        "ws_swapped_mb": ws_swapped, "ws_zipped_mb": ws_zipped, "ws_guest_paged_mb": ws_guest,
+    }
+
+
+def guest_cost(host) -> GuestCost:
+    """What memory costs each guest of `host` now (after its last step)."""
+    c = _core(host.swap_in_rate, host.unzip_rate, host.swapped_act, host.zipped_act,
+              host.active_true, host.balloon, host.memsize, host.on, host.config.swap_mb_per_s)
+    return GuestCost(mem_latency_pct=c["swap_wait_pct"] + c["zip_wait_pct"], **c)
 
 
 # ------------------------------------------------------------------------------------------
@@ -114,51 +127,58 @@ def guest_cost(host) -> GuestCost:
 # Seconds the waits and the throughput are averaged over: esxtop's default refresh interval.
 AVERAGE_S = 5
 AVERAGED = ("swap_wait_pct", "zip_wait_pct", "guest_paging_wait_pct", "throughput_pct")
+# The state of a step the averages are computed from, kept for the last AVERAGE_S steps.
+_RAW = ("swap_in_rate", "unzip_rate", "swapped_act", "zipped_act", "active_true", "balloon", "on")
 
 
 def advance(host, dt: float) -> None:
-    """Record the step just simulated in the host's window of the last `AVERAGE_S` seconds.
+    """Keep the state of the step just simulated in the host's window of the last `AVERAGE_S`
+    seconds (cheap: the figures are computed from it only when they are read).
 
     The window is a new array each step (never changed in place), so a forked host can share
     it; it is kept with the VM names it belongs to and realigned when VMs come and go."""
-    c = guest_cost(host)
-    names = tuple(vm.name for vm in host.vms)
-    now = np.stack([getattr(c, k) for k in AVERAGED])
-    now = np.where(host.on[None, :], now, np.nan)[None]
+    now = np.stack([getattr(host, k) for k in _RAW])[None]
     prev = getattr(host, "cost_window", None)
-    if prev is None:
-        window = now
+    rev = host.revision
+    if prev is not None and prev[2] == rev and prev[1].shape[2] == now.shape[2]:
+        names, old = prev[0], prev[1]
     else:
-        old_names, old = prev
-        if old_names != names:
-            where = {name: j for j, name in enumerate(old_names)}
-            moved = np.full((old.shape[0], len(AVERAGED), len(names)), np.nan)
-            for i, name in enumerate(names):
-                j = where.get(name)
-                if j is not None:
-                    moved[:, :, i] = old[:, :, j]
-            old = moved
-        keep = max(1, int(round(AVERAGE_S / spec.STEP_S))) - 1
-        window = np.concatenate([old[len(old) - keep:] if keep else old[:0], now])
-    host.cost_window = (names, window)
+        names = tuple(vm.name for vm in host.vms)
+        old = None
+        if prev is not None:
+            old_names, old = prev[0], prev[1]
+            if old_names != names:
+                where = {name: j for j, name in enumerate(old_names)}
+                moved = np.zeros((old.shape[0], len(_RAW), len(names)))  # "on" = 0: not counted
+                for i, name in enumerate(names):
+                    j = where.get(name)
+                    if j is not None:
+                        moved[:, :, i] = old[:, :, j]
+                old = moved
+    keep = max(1, int(round(AVERAGE_S / spec.STEP_S))) - 1
+    window = now if old is None or keep == 0 else np.concatenate([old[max(0, len(old) - keep):], now])
+    host.cost_window = (names, window, rev)
 
 
 def averaged(host, cost: GuestCost | None = None) -> dict[str, np.ndarray]:
     """The averaged figures over the window (the figures now where it holds none)."""
     c = guest_cost(host) if cost is None else cost
-    names = tuple(vm.name for vm in host.vms)
-    prev = getattr(host, "cost_window", None)
     out = {k: getattr(c, k) for k in AVERAGED}
-    if prev is None or prev[0] != names or not len(names):
+    prev = getattr(host, "cost_window", None)
+    if prev is None or not len(host.vms) or prev[1].shape[2] != len(host.vms):
         return out
-    window = prev[1]
-    seen = ~np.isnan(window)
-    count = seen.sum(axis=0)
-    total = np.where(seen, window, 0.0).sum(axis=0)
-    mean = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
-    on = host.on
-    for j, k in enumerate(AVERAGED):
-        out[k] = np.where(on & (count[j] > 0), mean[j], out[k])
+    if prev[2] != host.revision and prev[0] != tuple(vm.name for vm in host.vms):
+        return out
+    w = prev[1]
+    on_w = w[:, _RAW.index("on")] > 0.5
+    figs = _core(*(w[:, _RAW.index(k)] for k in _RAW[:-1]), host.memsize[None, :], on_w,
+                 host.config.swap_mb_per_s)
+    count = on_w.sum(axis=0)
+    on = host.on & (count > 0)
+    for k in AVERAGED:
+        mean = np.divide(np.where(on_w, figs[k], 0.0).sum(axis=0), count,
+                         out=np.zeros(len(host.vms)), where=count > 0)
+        out[k] = np.where(on, mean, out[k])
     return out
 
 

@@ -180,7 +180,7 @@ def test_cost_figures_stay_in_bounds_over_random_hosts(h, seq):
             assert v.ws_swapped_mb <= v.swapped_mb + 0.01 and v.ws_zipped_mb <= v.zipped_mb + 0.01
             if v.power != "on":
                 assert v.throughput_pct == 0
-            elif v.ws_swapped_mb == v.ws_zipped_mb == v.guest_paging_mb == 0 == v.balloon_mb \
-                    and v.swap_wait_pct == v.zip_wait_pct == 0:
-                assert v.throughput_pct == pytest.approx(100, abs=0.01)
+            elif v.swap_wait_pct == v.zip_wait_pct == v.guest_paging_wait_pct == 0:
+                # Nothing waited on in the window: only a balloon (now or in it) costs anything.
+                assert v.throughput_pct >= 100 - cost.balloon_overhead_pct(v.memory_mb, v.memory_mb) - 0.01
         assert snap.host.overcommit_level >= 0 and snap.host.overcommit_avg_15m >= 0
