@@ -240,8 +240,8 @@ def explain(vm, swap_mb_per_s: float) -> list[str]:
                       f"(guest structures sized for {_mb(vm.memory_mb)})")
     tp = vm.throughput_pct
     if not causes:
-        return [f"{name} runs at {_pct(tp)} of its throughput: all of its working set "
-                f"({_mb(ws)}) is resident and it holds no balloon."]
+        return [f"{name} runs at {_pct(tp)} of its throughput: none of its working set "
+                f"({_mb(ws)}) is swapped, compressed or in its own swap, and it holds no balloon."]
     out = [f"{name} runs at {_pct(tp)} of its throughput because " + "; ".join(causes) + "."]
     waits = []
     if vm.swap_wait_pct > 0:
