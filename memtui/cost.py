@@ -202,11 +202,11 @@ def figures(host) -> dict[str, np.ndarray]:
     }
 
 
-def snapshot_fields(host) -> list[dict[str, float]]:
-    """Per VM, the cost fields of its snapshot, rounded as the snapshot rounds."""
+def snapshot_columns(host) -> dict[str, list[float]]:
+    """The cost fields of the snapshot, a list (one value per VM) each, rounded as the snapshot
+    rounds."""
     f = figures(host)
-    cols = {k: np.round(f[k], 2).tolist() for k in SNAPSHOT_FIELDS}
-    return [{k: cols[k][i] for k in SNAPSHOT_FIELDS} for i in range(len(host.vms))]
+    return {k: np.round(f[k], 2).tolist() for k in SNAPSHOT_FIELDS}
 
 
 def _mb(x: float) -> str:
@@ -259,7 +259,7 @@ def explain(vm, swap_mb_per_s: float) -> list[str]:
     return out
 
 
-__all__ = ["GuestCost", "guest_cost", "snapshot_fields", "advance", "averaged", "figures",
+__all__ = ["GuestCost", "guest_cost", "snapshot_columns", "advance", "averaged", "figures",
            "AVERAGE_S", "balloon_overhead_pct", "explain",
            "BALLOON_OVERHEAD_POINTS", "BALLOON_OVERHEAD_SLOPE_PCT", "DECOMPRESS_S_PER_MB",
            "SNAPSHOT_FIELDS"]

@@ -77,7 +77,8 @@ def cache_size(host) -> np.ndarray:
 SNAPSHOT_FIELDS = ("touched_write_mb", "active_next_pct", "overhead_max_mb", "zip_cache_size_mb")
 
 
-def snapshot_fields(host) -> list[dict[str, float]]:
+def snapshot_columns(host) -> dict[str, list[float]]:
+    """The fields of the snapshot filled here, a list (one value per VM) each."""
     on = host.on
     cols = {
         "touched_write_mb": np.where(on, host.active_estimate * spec.COW_WRITE_FRACTION, 0.0),
@@ -85,9 +86,8 @@ def snapshot_fields(host) -> list[dict[str, float]]:
         "overhead_max_mb": np.where(on, host.overhead, 0.0),
         "zip_cache_size_mb": cache_size(host),
     }
-    cols = {k: np.round(v, 2).tolist() for k, v in cols.items()}
-    return [{k: cols[k][i] for k in SNAPSHOT_FIELDS} for i in range(len(host.vms))]
+    return {k: np.round(v, 2).tolist() for k, v in cols.items()}
 
 
 __all__ = ["overcommit_level", "advance", "host_fields", "active_next", "cache_size",
-           "snapshot_fields", "OVERCOMMIT_AVG_PERIODS_S", "SNAPSHOT_FIELDS"]
+           "snapshot_columns", "OVERCOMMIT_AVG_PERIODS_S", "SNAPSHOT_FIELDS"]

@@ -1213,7 +1213,9 @@ class Host:
         gp = col(np.maximum(0.0, self.active_true - (memsize - self.balloon)))
         balloon_active = (on & can_balloon).tolist()
         blocked, boot = self.blocked.tolist(), booting.tolist()
-        added = [{**a, **b} for a, b in zip(cost.snapshot_fields(self), esxtop.snapshot_fields(self), strict=True)]
+        added_cols = {**cost.snapshot_columns(self), **esxtop.snapshot_columns(self)}
+        added_keys = tuple(added_cols)
+        added = [dict(zip(added_keys, row, strict=True)) for row in zip(*added_cols.values(), strict=True)]
         for i, vm in enumerate(self.vms):
             vms.append(VMMetrics(
                 name=vm.name, power=vm.power, memory_mb=float(vm.memory_mb), vcpus=vm.vcpus,
