@@ -167,7 +167,6 @@ NOT_MODELLED: tuple[tuple[str, str], ...] = (
                "figure, which memtui keeps whole (OVHD, OVHDMAX)."),
     ("COWH", "Copy-on-write hint pages: memtui does not keep page hints."),
     ("CPTRD CPTTGT", "Checkpoint (suspend, snapshot) reads and target: memtui does not checkpoint VMs."),
-    ("AMLMT AUNITS", "Resource-pool limit and units: memtui has no resource pools; its units are MB."),
 )
 
 # vCenter's words beside esxtop's, where learners read them (VM pane, help).
