@@ -13,14 +13,25 @@ import sys
 import time
 from typing import IO
 
-from memtui.metrics import CONTRACT_HOST_FIELDS, CONTRACT_VM_FIELDS, Snapshot
+from memtui.metrics import (
+    BATCH_HOST_ADDED,
+    BATCH_HOST_FIELDS,
+    BATCH_VM_ADDED,
+    BATCH_VM_FIELDS,
+    CONTRACT_HOST_FIELDS,
+    CONTRACT_VM_FIELDS,
+    Snapshot,
+)
 from memtui.model import Host
 
 PROGRESS_MIN_WALL_S = 1.0  # show a progress bar only once a run has taken this long
 
 
 def csv_header() -> list[str]:
-    return ["t", *CONTRACT_VM_FIELDS, *(f"host_{k}" for k in CONTRACT_HOST_FIELDS)]
+    """`t`, the first contract's VM and host fields, then the fields added since (VM, host), so
+    that every column of the first contract keeps its place."""
+    return ["t", *CONTRACT_VM_FIELDS, *(f"host_{k}" for k in CONTRACT_HOST_FIELDS),
+            *BATCH_VM_ADDED, *(f"host_{k}" for k in BATCH_HOST_ADDED)]
 
 
 def _csv_value(v):
@@ -38,14 +49,16 @@ def _num(v):
 
 
 def sample_record(snap: Snapshot) -> dict:
-    host = {k: _num(getattr(snap.host, k)) for k in CONTRACT_HOST_FIELDS}
-    vms = [{k: _num(getattr(vm, k)) for k in CONTRACT_VM_FIELDS} for vm in snap.vms]
+    host = {k: _num(getattr(snap.host, k)) for k in BATCH_HOST_FIELDS}
+    vms = [{k: _num(getattr(vm, k)) for k in BATCH_VM_FIELDS} for vm in snap.vms]
     return {"type": "sample", "t": _num(snap.t), "host": host, "vms": vms}
 
 
 def csv_rows(snap: Snapshot) -> list[list]:
     host = [_csv_value(getattr(snap.host, k)) for k in CONTRACT_HOST_FIELDS]
-    return [[_csv_value(snap.t), *(_csv_value(getattr(vm, k)) for k in CONTRACT_VM_FIELDS), *host]
+    host_added = [_csv_value(getattr(snap.host, k)) for k in BATCH_HOST_ADDED]
+    return [[_csv_value(snap.t), *(_csv_value(getattr(vm, k)) for k in CONTRACT_VM_FIELDS), *host,
+             *(_csv_value(getattr(vm, k)) for k in BATCH_VM_ADDED), *host_added]
             for vm in snap.vms]
 
 

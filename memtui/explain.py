@@ -113,6 +113,11 @@ def explain_host(host) -> list[str]:
     out.append(f"Configured memory of powered-on VMs is {h.overcommit:g} times managed memory; "
                f"{mb(h.reserved_mb)} is reserved (reservations and overheads), {mb(h.unreserved_mb)} "
                f"unreserved.")
+    if h.overcommit_level > 0 or h.overcommit_avg_15m > 0:
+        out.append(f"esxtop's memory overcommit (what the VMs ask for, memory or limit plus overhead, "
+                   f"over managed memory, minus 1) is {h.overcommit_level:.2f} now; averages over 1, 5 "
+                   f"and 15 minutes {h.overcommit_avg_1m:.2f}, {h.overcommit_avg_5m:.2f}, "
+                   f"{h.overcommit_avg_15m:.2f}.")
     acts = []
     if h.balloon_mb > 0:
         acts.append(f"balloons hold {mb(h.balloon_mb)} (target {mb(h.balloon_target_mb)})")
@@ -251,6 +256,9 @@ def explain_vm(host, name: str) -> list[str]:
     if v.guest_paging_mb > 0:
         out.append(f"Its balloon is larger than the guest's free memory: the guest pages {mb(v.guest_paging_mb)} "
                    f"of its working set to its own swap.")
+    from memtui.cost import explain as explain_cost
+
+    out += explain_cost(v, host.config.swap_mb_per_s)
     return out
 
 

@@ -9,7 +9,7 @@ from memtui.metrics import Snapshot
 HOST_SERIES = ("free_mb", "consumed_mb", "balloon_mb", "swapped_mb", "zipped_mb", "shared_mb",
                "shared_saved_mb")
 VM_SERIES = ("consumed_mb", "target_mb", "active_mb", "active_true_mb", "balloon_mb", "swapped_mb",
-             "zipped_mb", "shared_mb")
+             "zipped_mb", "shared_mb", "throughput_pct")
 
 
 class History:

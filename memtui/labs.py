@@ -29,9 +29,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tomlkit
 
-from memtui import paths, spec
+from memtui import cost, paths, spec
 from memtui.config import Profile, format_clock, format_duration, parse_duration
 from memtui.metrics import HostMetrics, VMMetrics
 from memtui.profile import (
@@ -60,7 +61,8 @@ DURING_THROUGHOUT = "throughout"  # holds at every moment of the window
 DURING_EVENTUALLY = "eventually"  # holds at some moment of the window
 DURING_AT = "at"  # holds at the moment `at`
 DURING_END = "end"  # holds when the lab ends
-DURINGS = (DURING_THROUGHOUT, DURING_EVENTUALLY, DURING_AT, DURING_END)
+DURING_AVERAGE = "average"  # the figure's mean over the window holds when the window ends
+DURINGS = (DURING_THROUGHOUT, DURING_EVENTUALLY, DURING_AT, DURING_END, DURING_AVERAGE)
 
 OPS: dict[str, Callable[[float, float], bool]] = {
     "<": lambda a, b: a < b,
@@ -97,6 +99,14 @@ METRIC_WORDS = {
     "swap_out_mb_s": "swap-out rate (SWW/s)", "on": "power state (1 = on)",
     "touched_mb": "touched memory (TCHD)", "reservation_mb": "reservation",
     "guest_paging_mb": "guest paging", "unreserved_mb": "unreserved memory",
+    "throughput_pct": "throughput", "swap_wait_pct": "swap wait (%SWPWT)",
+    "mem_latency_pct": "memory latency (mem.latency)", "zip_wait_pct": "decompression wait",
+    "guest_paging_wait_pct": "wait on its own paging", "balloon_overhead_pct": "balloon overhead",
+    "ws_swapped_mb": "working set swapped", "ws_zipped_mb": "working set compressed",
+    "overcommit_avg_1m": "memory overcommit (1 min average)",
+    "overcommit_avg_5m": "memory overcommit (5 min average)",
+    "overcommit_avg_15m": "memory overcommit (15 min average)",
+    "zip_cache_size_mb": "compression cache size (CACHESZ)",
 }
 
 LAB_KEYS = ("title", "level", "order", "duration", "briefing", "hints", "allow_workload",
@@ -404,7 +414,7 @@ class _LabChecker:
                     kw["at_s"] = self.duration(path + ("at",), t["at"])
                     if kw["at_s"] is not None and kw["at_s"] > end:
                         self.report(path + ("at",), f"is after the end of the lab ({format_duration(end)})")
-            elif during in (DURING_THROUGHOUT, DURING_EVENTUALLY):
+            elif during in (DURING_THROUGHOUT, DURING_EVENTUALLY, DURING_AVERAGE):
                 window()
         elif kind == KIND_NO_POWER_OFF:
             vms = t.get("vms", [])
@@ -462,7 +472,8 @@ def _with_text(o: Objective, text: str | None) -> Objective:
         out += f" ({when})" if when else ""
     elif o.kind == KIND_METRIC:
         value = o.value_ref.describe() if o.value_ref else f"{o.value:g}"
-        how = {DURING_THROUGHOUT: "stays", DURING_EVENTUALLY: "gets to be"}.get(o.during, "is")
+        how = {DURING_THROUGHOUT: "stays", DURING_EVENTUALLY: "gets to be",
+               DURING_AVERAGE: "averages"}.get(o.during, "is")
         out = f"{o.subject.describe().capitalize()} {how} {OP_WORDS[o.op]} {value}"
         out += f" {when}" if when else ""
     elif o.kind == KIND_NO_POWER_OFF:
@@ -620,16 +631,22 @@ _FAST_HOST: dict[str, Callable[[Any], float]] = {
 }
 
 
+# What memory costs the guests: computed for every VM at once, at most once a moment.
+_COST_VM = frozenset(cost.SNAPSHOT_FIELDS)
+
+
 class MetricReader:
     """Reads figures of one moment of a host, fast where it can; `snapshot()` at most once."""
 
     def __init__(self, host):
         self.host = host
         self._snap = None
+        self._cost = None
         self._index: dict[str, int] = {}
 
     def reset(self) -> None:
         self._snap = None
+        self._cost = None
 
     def snapshot(self):
         if self._snap is None:
@@ -657,6 +674,10 @@ class MetricReader:
         fast = _FAST_VM.get(metric)
         if fast is not None:
             return _r2(fast(h, i)) if h.on[i] else 0.0
+        if metric in _COST_VM and self._snap is None:
+            if self._cost is None:
+                self._cost = {k: np.round(v, 2) for k, v in cost.figures(h).items()}
+            return float(self._cost[metric][i]) if h.on[i] else 0.0
         value = getattr(self.snapshot().vm(name), metric)
         return 0.0 if value is None else float(value)
 
@@ -697,6 +718,8 @@ class ObjectiveStatus:
     run_since: float | None = None  # state: when the current run began
     best_run_s: float = 0.0
     tries: int = 0
+    sums: dict | None = None  # average: per subject, the sum of the figure over the window
+    samples: int = 0  # average: seconds summed
 
     @property
     def id(self) -> str:
@@ -889,8 +912,41 @@ class LabSession:
             return False, f"{', '.join(bad)} (needs {limit})"
         return True, f"{', '.join(shown[:4])}{' ...' if len(shown) > 4 else ''} ({limit})"
 
+    def _observe_average(self, s: ObjectiveStatus, t: float) -> None:
+        """during = "average": sum the figure each second of the window; decide at its end."""
+        o = s.objective
+        before = o.before_s if o.before_s is not None else self.lab.duration_s
+        if t < o.after_s:
+            return
+        if t <= before:
+            if s.sums is None:
+                s.sums = {}
+            for who, v in self._reader.values(o.subject):
+                s.sums[who] = s.sums.get(who, 0.0) + v
+            s.samples += 1
+        means = {who: total / s.samples for who, total in (s.sums or {}).items()} if s.samples else {}
+        target = self._reader.value(o.value_ref) if o.value_ref else float(o.value)
+        unit = _unit(o.subject.metric)
+        limit = f"{o.op} {_fmt(target)}{unit}"
+        shown = [f"{who} {_fmt(m)}{unit}" if who else f"{_fmt(m)}{unit}" for who, m in means.items()]
+        bad = [f"{who} {_fmt(m)}{unit}" if who else f"{_fmt(m)}{unit}" for who, m in means.items()
+               if not OPS[o.op](m, target)]
+        span = f"{format_clock(o.after_s)} to {format_clock(min(t, before))}"
+        if t >= before:
+            if not means:
+                s.decide(FAILED, t, "no second of the window was observed")
+            elif bad:
+                s.decide(FAILED, t, f"average {span}: {', '.join(bad)} (needs {limit})")
+            else:
+                s.decide(MET, t, f"average {span}: {', '.join(shown[:4])}{' ...' if len(shown) > 4 else ''} ({limit})")
+        elif means:
+            s.progress = f"average so far ({span}): {', '.join(shown[:4])}{' ...' if len(shown) > 4 else ''} ({limit})"
+
     def _observe_metric(self, s: ObjectiveStatus, t: float) -> None:
         o = s.objective
+        if o.during == DURING_AVERAGE:
+            self._observe_average(s, t)
+            return
         if o.during == DURING_END:
             if t >= self.lab.duration_s:
                 ok, words = self._compare(o)

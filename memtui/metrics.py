@@ -37,6 +37,11 @@ class HostMetrics:
     zip_cache_mb: float = 0.0  # compression cache in use
     other_mb: float = 0.0  # PMEM other: memory held by VMs (consumed + overhead + zip cache)
     overcommit: float = 0.0  # configured memory of powered-on VMs / managed memory
+    # esxtop "MEM overcommit avg" (memtui.esxtop.memscreen): the overcommit level now and its averages
+    overcommit_level: float = 0.0  # (configured or limit + overhead) / managed - 1, at least 0
+    overcommit_avg_1m: float = 0.0
+    overcommit_avg_5m: float = 0.0
+    overcommit_avg_15m: float = 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -83,6 +88,20 @@ class VMMetrics:
     unzip_rate_mb_s: float = 0.0  # UNZIP/s
     guest_paging_mb: float = 0.0  # working set the guest had to page out because of the balloon
     booting: bool = False
+    # what memory costs the guest (memtui.cost)
+    swap_wait_pct: float = 0.0  # %SWPWT: share of time waiting on host swap-in
+    zip_wait_pct: float = 0.0  # share of time waiting on decompression
+    mem_latency_pct: float = 0.0  # vCenter mem.latency: swap-in and decompression waits
+    guest_paging_wait_pct: float = 0.0  # share of work stalled on the guest's own paging
+    balloon_overhead_pct: float = 0.0  # the balloon's own cost (Waldspurger 2002, Fig. 2)
+    throughput_pct: float = 0.0  # relative throughput: 100 = all of the working set resident
+    ws_swapped_mb: float = 0.0  # working set swapped by the host
+    ws_zipped_mb: float = 0.0  # working set compressed
+    # esxtop memory-screen fields (memtui.esxtop.memscreen)
+    touched_write_mb: float = 0.0  # TCHD_W: write working set estimate
+    active_next_pct: float = 0.0  # %ACTVN: predicted %ACTV at the next sample
+    overhead_max_mb: float = 0.0  # OVHDMAX: overhead reserved
+    zip_cache_size_mb: float = 0.0  # CACHESZ: compression cache size
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -90,6 +109,17 @@ class VMMetrics:
 
 CONTRACT_HOST_FIELDS = [f.name for f in fields(HostMetrics)][:20]
 CONTRACT_VM_FIELDS = [f.name for f in fields(VMMetrics)][:26]
+# Fields added to the batch output after the first contract, in the order they are written (the
+# contract only grows: these come after every field of the first one).
+BATCH_HOST_ADDED = ["overcommit_level", "overcommit_avg_1m", "overcommit_avg_5m", "overcommit_avg_15m"]
+BATCH_VM_ADDED = [
+    "swap_wait_pct", "zip_wait_pct", "mem_latency_pct", "guest_paging_wait_pct",
+    "balloon_overhead_pct", "throughput_pct", "ws_swapped_mb", "ws_zipped_mb", "guest_paging_mb",
+    "touched_write_mb", "active_pct", "active_next_pct", "overhead_max_mb", "zip_cache_size_mb",
+    "zip_cache_mb", "zip_rate_mb_s", "unzip_rate_mb_s",
+]
+BATCH_HOST_FIELDS = CONTRACT_HOST_FIELDS + BATCH_HOST_ADDED
+BATCH_VM_FIELDS = CONTRACT_VM_FIELDS + BATCH_VM_ADDED
 
 
 @dataclass(frozen=True)

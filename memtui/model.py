@@ -23,8 +23,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from memtui import spec, tables
+from memtui import cost, spec, tables
 from memtui.config import Event, HostConfig, Profile, VMConfig, Workload, format_clock
+from memtui.esxtop import memscreen
 from memtui.metrics import HostMetrics, LogEvent, Snapshot, VMMetrics
 
 Z, F, D, U = 0, 1, 2, 3  # content kinds: zero, family, duplicate, unique
@@ -134,6 +135,7 @@ class Host:
         self.d_free_target = 0.0
         self.d_lambda = 0.0
         self.revision = 0  # bumps on every change of settings, for observers
+        self.overcommit_avg = (0.0, 0.0, 0.0)  # esxtop's MEM overcommit avg (memtui.esxtop.memscreen)
         self._thresholds_key = None
         self._groups_key = None
         self._groups = None
@@ -704,6 +706,8 @@ class Host:
         if n == 0 or not on.any():
             self.t += dt
             self._derive()
+            memscreen.advance(self, dt)
+            cost.advance(self, dt)
             self._update_state()
             self._apply_due_events()
             return
@@ -836,6 +840,8 @@ class Host:
             self._break_large(self.large.copy())
 
         self._derive()
+        memscreen.advance(self, dt)
+        cost.advance(self, dt)
         self._update_state()
         if self.state != spec.STATE_LOW and self.blocked.any():
             self.blocked[:] = False
@@ -1208,6 +1214,9 @@ class Host:
         gp = col(np.maximum(0.0, self.active_true - (memsize - self.balloon)))
         balloon_active = (on & can_balloon).tolist()
         blocked, boot = self.blocked.tolist(), booting.tolist()
+        added_cols = {**cost.snapshot_columns(self), **memscreen.snapshot_columns(self)}
+        added_keys = tuple(added_cols)
+        added = [dict(zip(added_keys, row, strict=True)) for row in zip(*added_cols.values(), strict=True)]
         for i, vm in enumerate(self.vms):
             vms.append(VMMetrics(
                 name=vm.name, power=vm.power, memory_mb=float(vm.memory_mb), vcpus=vm.vcpus,
@@ -1222,7 +1231,7 @@ class Host:
                 balloon_active=balloon_active[i], private_mb=pr[i], untouched_mb=un[i],
                 active_pct=ap[i], active_slow_pct=asl[i], active_fast_pct=afa[i],
                 zip_cache_mb=zc[i], zip_rate_mb_s=zr[i], unzip_rate_mb_s=ur[i],
-                guest_paging_mb=gp[i], booting=boot[i],
+                guest_paging_mb=gp[i], booting=boot[i], **added[i],
             ))
         onf = on.astype(float)
         shared = float((self.shared * onf).sum())
@@ -1248,6 +1257,7 @@ class Host:
             balloon_max_mb=r((self.balloon_cap * onf).sum()), zip_saved_mb=r(zipped - zcache),
             zip_cache_mb=r(zcache), other_mb=r(consumed + overhead + zcache),
             overcommit=round(float((self.memsize * onf).sum()) / managed, 3) if managed > 0 else 0.0,
+            **memscreen.host_fields(self),
         )
         return Snapshot(round(self.t, 3), host, tuple(vms))
 

@@ -26,7 +26,10 @@ from memtui.metrics import Snapshot
 DEFAULT_SECONDS = 600
 
 # The figures a preview compares, per VM and for the host.
-VM_FIGURES = ("consumed_mb", "target_mb", "balloon_mb", "swapped_mb", "zipped_mb")
+VM_FIGURES = ("consumed_mb", "target_mb", "balloon_mb", "swapped_mb", "zipped_mb", "throughput_pct",
+              "mem_latency_pct")
+# Over the whole projection, per VM (memtui.cost): the mean and the lowest relative throughput.
+RUN_FIGURES = ("throughput_mean_pct", "throughput_low_pct")
 HOST_FIGURES = ("state", "free_mb", "balloon_mb", "swapped_mb", "zipped_mb", "unreserved_mb")
 
 
@@ -126,6 +129,9 @@ class Preview:
     before: Snapshot  # a copy run `seconds` ahead without the change
     after: Snapshot | None  # a copy run `seconds` ahead with the change; None when refused
     error: str | None  # why the model refused the change
+    # per VM name, {RUN_FIGURES: value} over the projection without and with the change
+    before_run: dict | None = None
+    after_run: dict | None = None
 
     @property
     def ok(self) -> bool:
@@ -146,6 +152,10 @@ class Preview:
                 out.append(Row(name, f, getattr(now, f) if now else None,
                                getattr(before, f) if before else None,
                                getattr(after, f) if after else None))
+            for f in RUN_FIGURES:
+                out.append(Row(name, f, now.throughput_pct if now else None,
+                               (self.before_run or {}).get(name, {}).get(f),
+                               (self.after_run or {}).get(name, {}).get(f) if self.after else None))
         return out
 
     def changed_rows(self) -> list[Row]:
@@ -185,28 +195,43 @@ def preview(host, change: dict, seconds: int = DEFAULT_SECONDS, allow_workload: 
     """Run copies of `host` `seconds` ahead without and with `change`; the live host is left
     exactly as it was. `cancelled`, when given, is asked now and then (a UI's worker whose
     dialog was closed): once it says True the preview stops with PreviewCancelled."""
-    from memtui import spec
+    from memtui import cost, spec
 
     steps = int(round(seconds / spec.STEP_S))
 
-    def run(copy) -> None:
+    def run(copy) -> dict:
+        """Run `copy` ahead; returns per VM the mean and lowest throughput over the run."""
+        total: dict[str, float] = {}
+        low: dict[str, float] = {}
+        count: dict[str, int] = {}
         for k in range(steps):
             if cancelled is not None and k % 30 == 0 and cancelled():
                 raise PreviewCancelled()
             copy.step()
+            tp = cost.averaged(copy)["throughput_pct"]
+            for i, vm in enumerate(copy.vms):
+                if copy.on[i]:
+                    v = round(float(tp[i]), 2)
+                    total[vm.name] = total.get(vm.name, 0.0) + v
+                    low[vm.name] = min(low.get(vm.name, v), v)
+                    count[vm.name] = count.get(vm.name, 0) + 1
+        return {name: {"throughput_mean_pct": round(total[name] / count[name], 2),
+                       "throughput_low_pct": low[name]} for name in count}
 
     now = host.snapshot()
     base = host.fork()
-    run(base)
+    before_run = run(base)
     before = base.snapshot()
     other = host.fork()
     try:
         description = apply_change(other, change, allow_workload)
     except ChangeRefused as exc:
         return Preview(dict(change) if isinstance(change, dict) else {}, describe_change(change)
-                       if isinstance(change, dict) else "?", seconds, now, before, None, str(exc))
-    run(other)
-    return Preview(dict(change), description, seconds, now, before, other.snapshot(), None)
+                       if isinstance(change, dict) else "?", seconds, now, before, None, str(exc),
+                       before_run)
+    after_run = run(other)
+    return Preview(dict(change), description, seconds, now, before, other.snapshot(), None,
+                   before_run, after_run)
 
 
 __all__ = ["preview", "Preview", "Row", "apply_change", "describe_change", "ChangeRefused",

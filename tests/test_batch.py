@@ -14,7 +14,14 @@ import pytest
 
 from memtui.batch import csv_header
 from memtui.cli import main
-from memtui.metrics import CONTRACT_HOST_FIELDS, CONTRACT_VM_FIELDS
+from memtui.metrics import (
+    BATCH_HOST_ADDED,
+    BATCH_HOST_FIELDS,
+    BATCH_VM_ADDED,
+    BATCH_VM_FIELDS,
+    CONTRACT_HOST_FIELDS,
+    CONTRACT_VM_FIELDS,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = str(ROOT / "profiles" / "default.toml")
@@ -72,8 +79,12 @@ def test_jsonl_samples_and_events_in_time_order(small, capsys):
     kinds = {r["kind"] for r in records if r["type"] == "event"}
     assert {"power", "state"} <= kinds
     s = samples[-1]
-    assert list(s["host"]) == CONTRACT_HOST_FIELDS
-    assert list(s["vms"][0]) == CONTRACT_VM_FIELDS
+    # The contract only grows: the first contract's fields first, in their order, then the
+    # fields added since.
+    assert list(s["host"]) == BATCH_HOST_FIELDS
+    assert list(s["host"])[:len(CONTRACT_HOST_FIELDS)] == CONTRACT_HOST_FIELDS
+    assert list(s["vms"][0]) == BATCH_VM_FIELDS
+    assert list(s["vms"][0])[:len(CONTRACT_VM_FIELDS)] == CONTRACT_VM_FIELDS
     assert s["host"]["state"] in ("high", "soft", "hard", "low")
     b = next(v for v in s["vms"] if v["name"] == "b")
     assert b["power"] == "off" and b["limit_mb"] is None and b["consumed_mb"] == 0
@@ -86,7 +97,11 @@ def test_csv_has_a_header_and_a_row_per_vm_per_sample(small, capsys):
     assert code == 0
     rows = list(csv.reader(io.StringIO(out)))
     assert rows[0] == csv_header()
-    assert rows[0][0] == "t" and rows[0][-1] == "host_swap_out_mb_s"
+    # Every column of the first contract keeps its place; the added ones come after it.
+    first = ["t", *CONTRACT_VM_FIELDS, *(f"host_{k}" for k in CONTRACT_HOST_FIELDS)]
+    assert rows[0][:len(first)] == first and rows[0][len(first) - 1] == "host_swap_out_mb_s"
+    assert rows[0][len(first):] == [*BATCH_VM_ADDED, *(f"host_{k}" for k in BATCH_HOST_ADDED)]
+    assert all(len(r) == len(rows[0]) for r in rows)
     assert len(rows) == 1 + 3 * 2
     assert [r[1] for r in rows[1:3]] == ["a", "b"]
 
@@ -183,3 +198,52 @@ def test_check_summarises_and_refuses(small, tmp_path, capsys):
     bad.write_text("[host\nname = 1\n")
     code, out, err = run_cli(["check", str(bad)], capsys)
     assert code == 2 and out == "" and "broken.toml:1" in err
+
+
+COST_PROFILE = """
+format = 1
+[host]
+name = "cost"
+memory_mb = 4096
+system_mb = 400
+swap_mb_per_s = 50
+
+[[vm]]
+name = "db01"
+memory_mb = 3072
+tools = false
+[vm.workload]
+active_mb = 2600
+boot_s = 5
+
+[[vm]]
+name = "web01"
+memory_mb = 2048
+[vm.workload]
+active_mb = 300
+boot_s = 5
+"""
+
+
+def test_batch_carries_the_guest_cost_and_the_esxtop_fields(tmp_path, capsys):
+    path = tmp_path / "cost.toml"
+    path.write_text(COST_PROFILE)
+    code, out, err = run_cli(["run", str(path), "--for", "10m", "--every", "10s", "--format", "jsonl"], capsys)
+    assert code == 0 and err == ""
+    samples = [json.loads(line) for line in out.splitlines() if '"sample"' in line]
+    db = [next(v for v in s["vms"] if v["name"] == "db01") for s in samples]
+    # db01 has no balloon driver: the host swaps its working set and it pays for it.
+    assert min(v["throughput_pct"] for v in db) < 90
+    assert max(v["swap_wait_pct"] for v in db) > 0
+    for v in db:
+        assert 0 <= v["throughput_pct"] <= 100
+        assert v["mem_latency_pct"] == pytest.approx(v["swap_wait_pct"] + v["zip_wait_pct"], abs=0.02)
+        assert v["overhead_max_mb"] == v["overhead_mb"]
+        assert v["zip_cache_size_mb"] == 0  # ESX 4.0: no compression cache
+    assert samples[-1]["host"]["overcommit_level"] > 0
+    assert 0 < samples[-1]["host"]["overcommit_avg_15m"] < samples[-1]["host"]["overcommit_avg_1m"] \
+        <= samples[-1]["host"]["overcommit_level"] + 1e-9
+    code, out, _ = run_cli(["run", str(path), "--for", "1m", "--every", "30s"], capsys)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert {"throughput_pct", "swap_wait_pct", "host_overcommit_avg_5m"} <= set(rows[0])
+    assert all(0 <= float(r["throughput_pct"]) <= 100 for r in rows)

@@ -393,6 +393,12 @@ def test_fast_figures_equal_the_snapshot():
                 assert reader.vm(vm.name, metric) == pytest.approx(
                     getattr(vm, metric), abs=0.011
                 ), metric
+        cost_reader = labs.MetricReader(s.host)  # the cost figures' own fast path
+        for vm in snap.vms:
+            for metric in labs._COST_VM:
+                assert cost_reader.vm(vm.name, metric) == pytest.approx(
+                    getattr(vm, metric), abs=0.011
+                ), metric
         for metric in labs._FAST_HOST:
             assert reader.host_metric(metric) == pytest.approx(
                 getattr(snap.host, metric), abs=0.011
@@ -535,3 +541,84 @@ def test_unreadable_progress_is_kept_aside(tmp_path):
     store.record_start(labs.load_lab("idle-tax"))
     assert (tmp_path / "labs.toml.bad").read_text() == "this is = = not toml"
     assert ProgressStore(path).get("idle-tax").status == "started"
+
+
+# ------------------------------------------------------------------ averages and guest cost
+
+
+def test_average_objective_is_decided_on_the_mean_over_its_window():
+    lab = make_lab("""
+[[lab.objective]]
+id = "mean-ok"
+kind = "metric"
+vm = "a"
+metric = "throughput_pct"
+op = ">="
+value = 99
+during = "average"
+after = "1m"
+before = "3m"
+
+[[lab.objective]]
+id = "mean-too-high"
+kind = "metric"
+vm = "*"
+metric = "throughput_pct"
+op = ">"
+value = 100
+during = "average"
+after = "1m"
+""")
+    s = LabSession(lab)
+    s.advance(90)
+    st = s.status("mean-ok")
+    assert st.status == PENDING and "average so far" in st.progress
+    assert s.status("mean-too-high").status == PENDING  # decided only when the window ends
+    s.advance(100)
+    assert s.status("mean-ok").status == MET
+    assert "average 0:01:00 to 0:03:00" in s.status("mean-ok").progress
+    s.run_to_end()
+    st = s.status("mean-too-high")
+    assert st.status == FAILED and "needs > 100" in st.progress
+
+
+def test_average_objective_counts_every_second_of_the_window():
+    """Every second from `after` to `before`, both included, goes into the mean."""
+    lab = make_lab("""
+[[lab.objective]]
+id = "m"
+kind = "metric"
+vm = "b"
+metric = "on"
+op = "=="
+value = 1
+during = "average"
+after = "10s"
+before = "20s"
+""")
+    s = LabSession(lab)
+    s.advance(15)
+    st = s.status("m")
+    assert st.samples == 6 and st.sums == {"b": 6.0}
+    s.advance(10)
+    assert st.status == MET and st.samples == 11
+
+
+def test_bad_during_names_average_among_the_choices():
+    with pytest.raises(LabError) as exc:
+        make_lab("""
+[[lab.objective]]
+kind = "metric"
+vm = "a"
+metric = "throughput_pct"
+during = "mean"
+value = 1
+""")
+    assert "average" in str(exc.value)
+
+
+def test_cost_figures_are_objective_metrics():
+    for metric in ("throughput_pct", "mem_latency_pct", "swap_wait_pct", "balloon_overhead_pct",
+                   "ws_swapped_mb", "touched_write_mb", "zip_cache_size_mb"):
+        assert metric in labs.VM_METRICS
+    assert "overcommit_avg_5m" in labs.HOST_METRICS

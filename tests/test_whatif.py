@@ -74,3 +74,21 @@ def test_apply_change_is_all_or_nothing():
     assert host.vms[0].shares == "normal"
     assert "Mem.IdleTax = 50" in apply_change(host, {"set": {"Mem.IdleTax": 50}})
     assert host.advanced["Mem.IdleTax"] == 50
+
+
+def test_preview_shows_what_the_change_gains_the_guests():
+    """Ballooning back on before the batch: db01's throughput over the projection is higher with
+    the change than without (mean and lowest), and the rows carry both."""
+    lab = labs.load_lab("balloon-vs-swap")
+    host = lab.new_host()
+    host.run(200)
+    p = preview(host, {"set": {"Mem.CtlMaxPercent": 65}}, seconds=300)
+    assert p.ok
+    without, with_ = p.before_run["db01"], p.after_run["db01"]
+    assert with_["throughput_mean_pct"] > without["throughput_mean_pct"] + 3
+    assert with_["throughput_low_pct"] > without["throughput_low_pct"] + 20
+    rows = {(r.who, r.figure): r for r in p.rows()}
+    r = rows[("db01", "throughput_low_pct")]
+    assert r.before == without["throughput_low_pct"] and r.after == with_["throughput_low_pct"]
+    assert r.changed
+    assert ("db01", "mem_latency_pct") in rows and ("db01", "throughput_pct") in rows

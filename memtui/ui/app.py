@@ -64,6 +64,7 @@ KEY_HELP = {  # binding id -> what the key does, in a sentence for the help scre
     "ui.back": "back out: close a pane, a dialog, or clear the filter",
     "table.filter": "filter the VM list by name as you type; Enter keeps, Esc clears",
     "table.fields": "choose the VM list's columns (esxtop's f); kept in your settings",
+    "table.order": "order the field groups (esxtop's o); W there writes the field file, R reads it",
     "table.sort_left": "sort by the column to the left",
     "table.sort_right": "sort by the column to the right",
     "table.invert": "invert the sort order",

@@ -85,6 +85,8 @@ VM_SERIES = (
     Series("balloon_mb", "balloon", "b", "orange"),
     Series("swapped_mb", "swapped", "s", "red"),
     Series("zipped_mb", "zipped", "z", "blue"),
+    # What it costs the guest: relative throughput, %, against the right-hand axis.
+    Series("throughput_pct", "throughput % (right)", "%", "orange+", right=True),
 )
 
 

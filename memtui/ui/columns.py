@@ -66,6 +66,41 @@ COLUMN_LIST: tuple[Column, ...] = (
     Column("LIMIT", "limit_mb", "mb", "Limit: most machine memory the VM may get; - is unlimited, MB."),
     Column("SHARES", "shares", "count", "Memory shares (low 5, normal 10, high 20 per MB of MEMSZ).", 8),
     Column("VCPU", "vcpus", "count", "Virtual CPUs.", 4),
+    # The rest of esxtop's memory screen
+    Column("TCHD_W", "touched_write_mb", "mb",
+           "Write working set estimate: the active estimate times the share of working-set pages "
+           "the guest writes (the model's COW_WRITE_FRACTION), MB."),
+    Column("%ACTVN", "active_next_pct", "pct",
+           "The host's prediction of %ACTV at the next sample, from the sample in progress, %."),
+    Column("OVHDMAX", "overhead_max_mb", "mb",
+           "Most overhead the VM may use: what was reserved at power-on (memtui uses all of it, so "
+           "OVHD equals it), MB.", 7),
+    Column("CACHESZ", "zip_cache_size_mb", "mb",
+           "Compression cache size: Mem.MemZipMaxPct of MEMSZ while compression is on (4.1+), MB.", 7),
+    Column("AMIN", "reservation_mb", "mb", "Allocation minimum: the reservation (vCenter's word), MB."),
+    Column("AMAX", "limit_mb", "mb",
+           "Allocation maximum: the limit (vCenter's word); - is unlimited (esxtop shows -1), MB."),
+    Column("ASHRS", "shares", "count", "Allocation shares: the memory shares (vCenter's word).", 8),
+    # What memory costs the guest (memtui's own columns, named in esxtop's style)
+    Column("%SWPWT", "swap_wait_pct", "pct",
+           "Share of time the guest waits on host swap-in (esxtop's %SWPWT, on its CPU screen), "
+           "average of the last 5 s, %.", 7),
+    Column("%ZIPWT", "zip_wait_pct", "pct",
+           "Share of time the guest waits on decompression of its compressed pages, %.", 7),
+    Column("%LAT", "mem_latency_pct", "pct",
+           "Memory latency (vCenter's mem.latency): share of time waiting on swapped or "
+           "compressed memory, %SWPWT + %ZIPWT, %."),
+    Column("%GPGWT", "guest_paging_wait_pct", "pct",
+           "Share of the guest's work stalled on its own paging, when the balloon took part of "
+           "its working set, %.", 7),
+    Column("%BALOVH", "balloon_overhead_pct", "pct1",
+           "The balloon's own cost to the guest's throughput (Waldspurger 2002, Fig. 2: 1.4 % with "
+           "1/8 of memory ballooned, 4.4 % with half), %.", 7),
+    Column("%THRPT", "throughput_pct", "pct",
+           "Relative throughput of the guest's workload: 100 when all of its working set is "
+           "resident and it holds no balloon; less the waits and the balloon's cost, %.", 7),
+    Column("WSSWP", "ws_swapped_mb", "mb", "Working set swapped by the host now, MB."),
+    Column("WSZIP", "ws_zipped_mb", "mb", "Working set held compressed now, MB."),
 )
 
 COLUMNS: dict[str, Column] = {c.key: c for c in COLUMN_LIST}
@@ -115,9 +150,39 @@ def cell_text(col: Column, vm: VMMetrics) -> str:
         return f"{value:.0f}"
     if kind == "pct":
         return f"{value:.0f}"
+    if kind == "pct1":
+        return f"{value:.1f}"
     if kind == "rate":
         return f"{value:.2f}"
     return str(value)
+
+
+# esxtop memory-screen fields memtui does not show, and why (for the help screen).
+NOT_MODELLED: tuple[tuple[str, str], ...] = (
+    ("NHN NMIG NRMEM NLMEM N%L", "NUMA home node, migrations, remote and local memory: memtui's "
+                                 "host has no NUMA nodes."),
+    ("GST_ND* OVD_ND*", "Guest and overhead memory per NUMA node: no NUMA nodes."),
+    ("LLSWR/s LLSWW/s", "Swap to host cache (an SSD, 5.0+): memtui's host has no host cache."),
+    ("OVHDUW", "Overhead reserved for the VMX user world: the published tables give one overhead "
+               "figure, which memtui keeps whole (OVHD, OVHDMAX)."),
+    ("COWH", "Copy-on-write hint pages: memtui does not keep page hints."),
+    ("CPTRD CPTTGT", "Checkpoint (suspend, snapshot) reads and target: memtui does not checkpoint VMs."),
+)
+
+# vCenter's words beside esxtop's, where learners read them (VM pane, help).
+VCENTER_WORDS: tuple[tuple[str, str, str], ...] = (
+    ("entitlement", "SZTGT", "the memory the host means the VM to have now: its target, set by "
+                             "shares, reservation, limit and the idle tax"),
+    ("consumed", "CNSM", "machine memory the VM uses: granted less its part of the sharing saving"),
+    ("active", "%ACTV x MEMSZ", "the host's sampled estimate of what the guest uses"),
+    ("granted", "GRANT", "guest memory backed by machine memory, shared or not"),
+    ("balloon", "MCTLSZ", "memory the balloon driver holds"),
+    ("swapped", "SWCUR", "guest memory in the VM's swap file"),
+    ("compressed", "ZIP", "guest memory in the compression cache"),
+    ("overhead", "OVHD", "memory the VMM needs for the VM"),
+    ("reservation / limit / shares", "AMIN / AMAX / ASHRS", "the VM's allocation settings"),
+    ("latency (mem.latency)", "%LAT", "share of time waiting on swapped or compressed memory"),
+)
 
 
 # --------------------------------------------------------------------------------------------

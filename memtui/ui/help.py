@@ -12,7 +12,13 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from memtui.ui.columns import COLUMN_LIST, HEADER_MEANINGS, STATE_MEANINGS
+from memtui.ui.columns import (
+    COLUMN_LIST,
+    HEADER_MEANINGS,
+    NOT_MODELLED,
+    STATE_MEANINGS,
+    VCENTER_WORDS,
+)
 
 FORMS_CSS = Path(__file__).with_name("forms.tcss")
 
@@ -71,6 +77,13 @@ class HelpScreen(ModalScreen[None]):
                               style="bold underline"), classes="help-head", markup=False)
             yield Static(_table([(c.key, c.meaning) for c in COLUMN_LIST], ("column", "meaning")),
                          markup=False)
+            yield Static(Text("vCenter's words beside esxtop's", style="bold underline"),
+                         classes="help-head", markup=False)
+            yield Static(_table([(f"{word} = {esx}", what) for word, esx, what in VCENTER_WORDS],
+                                ("vCenter = esxtop", "meaning")), markup=False)
+            yield Static(Text("esxtop fields not modelled", style="bold underline"),
+                         classes="help-head", markup=False)
+            yield Static(_table(list(NOT_MODELLED), ("field", "why not")), markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#help").focus()

@@ -31,8 +31,11 @@ FIGURE_WORDS = {
     "state": "state", "free_mb": "free", "balloon_mb": "balloon MCTLSZ",
     "swapped_mb": "swapped SWCUR", "zipped_mb": "compressed ZIP", "unreserved_mb": "unreserved",
     "power": "power", "consumed_mb": "consumed", "target_mb": "target SZTGT",
+    "throughput_pct": "throughput %", "mem_latency_pct": "latency %",
+    "throughput_mean_pct": "thrpt mean %", "throughput_low_pct": "thrpt low %",
 }
-VM_SHOWN = ("power", "consumed_mb", "target_mb", "balloon_mb", "swapped_mb", "zipped_mb")
+VM_SHOWN = ("power", "consumed_mb", "target_mb", "balloon_mb", "swapped_mb", "zipped_mb",
+            "throughput_mean_pct", "throughput_low_pct")
 
 
 def _cell(x: Any) -> str:

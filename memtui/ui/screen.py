@@ -82,6 +82,7 @@ class MainScreen(Screen):
         Binding("s", "refresh_delay", "Delay", show=False, id="ui.delay"),
         Binding("slash", "filter", "Filter", id="table.filter"),
         Binding("f", "fields", "Fields", id="table.fields"),
+        Binding("o", "field_order", "Order", show=False, id="table.order"),
         Binding("less_than_sign", "sort_step(-1)", "Sort left", show=False, id="table.sort_left"),
         Binding("greater_than_sign", "sort_step(1)", "Sort right", show=False, id="table.sort_right"),
         Binding("I", "invert_sort", "Invert sort", show=False, id="table.invert"),
@@ -502,6 +503,19 @@ class MainScreen(Screen):
                 self.app.save_settings()
 
         self.app.push_screen(ColumnsScreen(list(self.table.column_keys), DEFAULT_COLUMNS), done)
+
+    def action_field_order(self) -> None:
+        """esxtop's o: reorder the field groups; W / R there write and read the field file."""
+        from memtui.ui.orderscreen import FieldOrderScreen
+
+        def done(columns: list[str] | None) -> None:
+            if columns:
+                self.table.set_columns(columns)
+                self.app.settings.columns = list(self.table.column_keys)
+                self.app.save_settings()
+
+        self.app.push_screen(FieldOrderScreen(list(self.table.column_keys),
+                                              files=not self.app.restricted), done)
 
     def action_sort_step(self, step: int) -> None:
         self.table.sort_next(step)

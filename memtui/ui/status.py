@@ -55,6 +55,7 @@ class StatusLine(Static):
     def __init__(self, **kw) -> None:
         super().__init__("", markup=False, **kw)
         self._left: list[tuple[str, str]] = []  # (text, style) pieces
+        self._overcommit: tuple[float, float, float] | None = None  # esxtop's MEM overcommit avg
         self._self_usage = ""
         self._shown: tuple | None = None
 
@@ -82,24 +83,37 @@ class StatusLine(Static):
             (f" {state.upper()} ", STATE_STYLES.get(state, "bold reverse")), ("  ", ""),
             ("  ".join([name, *flags]), "$text-muted"),
         ]
+        h = snapshot.host
+        self._overcommit = (h.overcommit_avg_1m, h.overcommit_avg_5m, h.overcommit_avg_15m)
         self._redraw()
 
     def show_loading(self, what: str) -> None:
         """Before the model is there: say what is being loaded."""
         self._left = [(" memtui", "bold"), (f"  {what}", "$text-muted")]
+        self._overcommit = None
         self._redraw()
 
     def update_self(self, rss_mb: float | None, cpu_pct: float | None) -> None:
         self._self_usage = "" if rss_mb is None else f"memtui {rss_mb:.0f}M {cpu_pct:.0f}%cpu "
         self._redraw()
 
+    def overcommit_text(self, width: int) -> str:
+        """esxtop's top-line "MEM overcommit avg" (1, 5, 15 minutes), after the file (or lab)
+        where the line has room for it; nothing where it has not."""
+        if self._overcommit is None:
+            return ""
+        a, b, c = self._overcommit
+        text = f"  MEM overcommit avg: {a:.2f}, {b:.2f}, {c:.2f}"
+        used = sum(len(t) for t, _ in self._left) + len(self._self_usage) + 1
+        return text if used + len(text) <= width else ""
+
     def _redraw(self) -> None:
-        key = (tuple(self._left), self._self_usage, self.size.width)
+        key = (tuple(self._left), self._overcommit, self._self_usage, self.size.width)
         if key == self._shown:
             return
         self._shown = key
         width = self.size.width
-        left = Content.assemble(*self._left)
+        left = Content.assemble(*self._left, (self.overcommit_text(width), ""))
         right = self._self_usage
         gap = width - left.cell_length - len(right)
         if right and gap >= 1:
@@ -113,4 +127,5 @@ class StatusLine(Static):
 
     @property
     def plain(self) -> str:
-        return "".join(text for text, _ in self._left) + "  " + self._self_usage
+        return ("".join(text for text, _ in self._left) + self.overcommit_text(self.size.width)
+                + "  " + self._self_usage)

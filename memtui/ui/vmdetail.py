@@ -97,6 +97,21 @@ def figures_table(vm: VMMetrics) -> Table:
         f"swapped {vm.swapped_mb:.2f} of target {vm.swap_target_mb:.2f} MB · in {vm.swap_in_mb_s:.2f} "
         f"out {vm.swap_out_mb_s:.2f} MB/s · compressed {vm.zipped_mb:.2f} MB (cache "
         f"{vm.zip_cache_mb:.2f})"))
+    grid.add_row("", Text(
+        f"TCHD_W {vm.touched_write_mb:.2f} MB · %ACTVN {vm.active_next_pct:.0f} · OVHD "
+        f"{vm.overhead_mb:.2f} of OVHDMAX {vm.overhead_max_mb:.2f} · CACHESZ {vm.zip_cache_size_mb:.2f} "
+        f"CACHEUSD {vm.zip_cache_mb:.2f} MB · ZIP/s {vm.zip_rate_mb_s:.2f} UNZIP/s {vm.unzip_rate_mb_s:.2f}"))
+    # vCenter's words beside esxtop's, and what memory costs the guest.
+    grid.add_row(_label("vCenter"), Text(
+        f"entitlement {vm.target_mb:.2f} (SZTGT) · consumed {vm.consumed_mb:.2f} · active "
+        f"{vm.active_mb:.2f} (%ACTV) · granted {vm.granted_mb:.2f} MB (GRANT)"))
+    grid.add_row(_label("Cost"), Text(
+        f"throughput {vm.throughput_pct:.0f} % (%THRPT) · latency {vm.mem_latency_pct:.1f} % "
+        f"(mem.latency: swap-in {vm.swap_wait_pct:.1f} %SWPWT, decompression {vm.zip_wait_pct:.1f}) "
+        f"· own paging {vm.guest_paging_wait_pct:.1f} % · balloon {vm.balloon_overhead_pct:.1f} %"))
+    grid.add_row("", Text(
+        f"working set {vm.active_true_mb:.2f} MB: swapped {vm.ws_swapped_mb:.2f} · compressed "
+        f"{vm.ws_zipped_mb:.2f} · in the guest's swap {vm.guest_paging_mb:.2f} MB"))
     notes = []
     if vm.blocked:
         notes.append("BLOCKED: the host is in the low state and this VM is above its target")

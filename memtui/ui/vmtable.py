@@ -45,6 +45,10 @@ def cell_style(col: Column, vm: VMMetrics, text: str) -> str:
         return "red"
     if col.key in ("ZIP", "CACHEUSD", "ZIP/s", "UNZIP/s") and text not in ("0", "0.00"):
         return "magenta"
+    if col.key in ("%SWPWT", "%LAT", "%ZIPWT", "%GPGWT", "WSSWP", "WSZIP") and text != "0":
+        return "red"
+    if col.key == "%THRPT" and text.isdigit() and int(text) < 90:
+        return "bold red"
     if col.key == "STAT" and text == "blkd":
         return "bold red"
     if col.key == "STAT" and text == "boot":
