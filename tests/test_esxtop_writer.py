@@ -21,7 +21,7 @@ from memtui.esxtop import (
     vm_counters,
 )
 from memtui.esxtop.writer import EsxtopWriter, group_ids
-from memtui.metrics import CONTRACT_HOST_FIELDS, CONTRACT_VM_FIELDS
+from memtui.metrics import BATCH_HOST_FIELDS, BATCH_VM_FIELDS
 from memtui.model import Host
 from memtui.profile import parse_profile
 
@@ -138,8 +138,8 @@ def test_figures_are_the_jsonl_runs(tmp_path, capsys):
                 expected = -1
             assert float(value) == expected, (sample["t"], cell)
             compared += 1
-    contract = [f for f in host_fields.values() if f in CONTRACT_HOST_FIELDS]
-    contract_vm = [f for f in vm_fields.values() if f in CONTRACT_VM_FIELDS]
+    contract = [f for f in host_fields.values() if f in BATCH_HOST_FIELDS]
+    contract_vm = [f for f in vm_fields.values() if f in BATCH_VM_FIELDS]
     assert compared == 12 * (len(contract) + 3 * len(contract_vm))
     # the run did something worth comparing: the late VM came on, a limit held
     assert any(float(v) > 0 for c, v in zip(header, rows[-1], strict=True)
