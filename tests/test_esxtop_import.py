@@ -11,7 +11,7 @@ import pytest
 
 from memtui.check import check_main
 from memtui.cli import main
-from memtui.esxtop import importer
+from memtui.esxtop import EARLIER_NAMES, importer
 from memtui.esxtop.importer import compress_schedule, parse_at, read_capture
 from memtui.profile import load_profile
 
@@ -25,7 +25,7 @@ def host_columns(host="esx01", machine=16384, managed=15584, minfree=983.04, n=4
         (f"\\\\{host}\\Memory\\Machine MBytes", [str(machine)] * n),
         (f"\\\\{host}\\Memory\\Kernel MBytes", ["800"] * n),
         (f"\\\\{host}\\Memory\\Kernel Managed MBytes", [str(managed)] * n),
-        (f"\\\\{host}\\Memory\\Kernel Minfree MBytes", [str(minfree)] * n),
+        (f"\\\\{host}\\Memory\\Kernel MinFree MBytes", [str(minfree)] * n),
         (f"\\\\{host}\\Memory\\Free MBytes", ["9000"] * n),
         (f"\\\\{host}\\Memory\\Kernel State", ["0"] * n),
     ]
@@ -33,8 +33,8 @@ def host_columns(host="esx01", machine=16384, managed=15584, minfree=983.04, n=4
 
 def vm_columns(gid, name, host="esx01", n=4, **counters):
     values = {
-        "Memory Size MBytes": 4096, "Memory Reservation MBytes": 0, "Memory Limit MBytes": -1,
-        "Memory Shares": 40960, "Memory Granted Size MBytes": 4000,
+        "Alloc Min": 0, "Alloc Max": -1, "Alloc Shares": 40960, "Memory Size MBytes": 4096,
+        "Memory Granted Size MBytes": 4000,
         "Memory Consumed Size MBytes": 3800, "Target Size MBytes": 4000, "Touched MBytes": 1200,
         "% Active Estimate": 25, "% Active Slow Estimate": 24, "% Active Fast Estimate": 26,
         "Memctl MBytes": 0, "Memctl Max MBytes": 2662.4, "Swapped MBytes": 0,
@@ -217,12 +217,12 @@ AWKWARD = [(4242, "web 01: (blue) prod"), (77, "db01"), (912, "a:b:c (x) (y)")]
 
 def test_capture_with_cpu_disk_network_groups_and_awkward_names(tmp_path, capsys):
     columns = host_columns()
-    columns += vm_columns(4242, AWKWARD[0][1], Memory_Reservation_MBytes=1024,
-                          Memory_Limit_MBytes=3000, Memory_Shares=81920)
+    columns += vm_columns(4242, AWKWARD[0][1], Alloc_Min=1024,
+                          Alloc_Max=3000, Alloc_Shares=81920)
     columns += other_groups(vms=AWKWARD, cpus=16)
-    columns += vm_columns(77, "db01", Memory_Size_MBytes=8192, Memory_Shares=41000,
+    columns += vm_columns(77, "db01", Memory_Size_MBytes=8192, Alloc_Shares=41000,
                           Overhead_MBytes=0, Memory_Granted_Size_MBytes=0)
-    columns += vm_columns(912, AWKWARD[2][1], Memory_Size_MBytes=2048, Memory_Shares=10240)
+    columns += vm_columns(912, AWKWARD[2][1], Memory_Size_MBytes=2048, Alloc_Shares=10240)
     profile, text = imported(tmp_path, capsys, write_capture(tmp_path, columns))
     assert profile.host.name == "esx01" and profile.host.memory_mb == 16384
     assert profile.host.cpu_cores == 16
@@ -247,7 +247,7 @@ def test_every_guessed_figure_has_a_comment(tmp_path, capsys):
     columns = host_columns()
     # a capture that kept only a few memory fields: no shares, reservation, limit or sharing
     columns += [c for c in vm_columns(10, "thin") if not c[0].endswith(
-        ("Shares", "Reservation MBytes", "Limit MBytes", "Shared MBytes", "Zero MBytes",
+        ("Alloc Shares", "Alloc Min", "Alloc Max", "Shared MBytes", "Zero MBytes",
          "Overhead MBytes"))]
     _, text = imported(tmp_path, capsys, write_capture(tmp_path, columns))
     lines = {line.split("=")[0].strip(): line for line in text.splitlines() if "=" in line}
@@ -271,7 +271,7 @@ def test_time_zone_of_the_capture_and_crlf_lines(tmp_path, capsys):
 
 def test_at_picks_the_sample_for_sizes_and_settings(tmp_path, capsys):
     columns = host_columns() + vm_columns(
-        5, "vm5", Memory_Reservation_MBytes=[0, 0, 2048, 2048],
+        5, "vm5", Alloc_Min=[0, 0, 2048, 2048],
         **{"%_Active_Estimate": [10, 10, 50, 50]})
     path = write_capture(tmp_path, columns)
     first, _ = imported(tmp_path, capsys, path, out="first.toml")
@@ -432,3 +432,152 @@ def test_empty_and_odd_cells_are_left_out(tmp_path, capsys):
     assert vm.workload.schedule == []
     assert vm.memory_mb == 4096 and vm.power == "on"
     assert vm.workload.touched_pct == round(100 * 4000 / 4096, 1)  # granted when more than touched
+
+
+# -- counter names as real captures write them -----------------------------------------------
+
+# The memory counters of an ESXi 6.x host's capture (esxtop -b -a), in its order, with its values
+# for one VM: the names the importer must read as they are.
+REAL_HOST_COUNTERS = [
+    ("Memory Overcommit (1 Minute Avg)", "0.78"), ("Memory Overcommit (5 Minute Avg)", "0.78"),
+    ("Memory Overcommit (15 Minute Avg)", "0.78"), ("Machine MBytes", "8083"),
+    ("Kernel MBytes", "1321"), ("NonKernel MBytes", "6171"), ("Free MBytes", "590"),
+    ("Kernel Managed MBytes", "8043"), ("Kernel MinFree MBytes", "403"),
+    ("Kernel Reserved MBytes", "4165"), ("Kernel Unreserved MBytes", "3877"),
+    ("Kernel State", "1"), ("PShare Shared MBytes", "2152"), ("PShare Common MBytes", "217"),
+    ("PShare Savings MBytes", "1935"), ("Swap Used MBytes", "1150"),
+    ("Swap Target MBytes", "1148"), ("Swap MBytes Read/sec", "0.00"),
+    ("Swap MBytes Write/sec", "0.00"), ("Total Compressed MBytes", "173"),
+    ("Total Saved By Compression MBytes", "110"), ("Memctl Current MBytes", "5154"),
+    ("Memctl Target MBytes", "5146"), ("Memctl Max MBytes", "9042"),
+]
+REAL_GROUP_COUNTERS = [
+    ("Members", "1"), ("Alloc Min", "512"), ("Alloc Max", "-1"), ("Alloc Shares", "-3"),
+    ("Alloc Min Limited", "-1"), ("Numa Home Nodes", "0"), ("Numa Rebalance Count Delta", "0"),
+    ("Numa Remote Memory MBytes", "0.00"), ("Numa Local Memory MBytes", "957.92"),
+    ("Numa % Local", "100.00"), ("Memory Size MBytes", "1069.34"),
+    ("Memory Granted Size MBytes", "957.92"), ("Memory Consumed Size MBytes", "630.00"),
+    ("Target Size MBytes", "960.00"), ("Touched MBytes", "420.00"),
+    ("Touched Write MBytes", "300.00"), ("% Active Estimate", "20.00"),
+    ("% Active Slow Estimate", "19.00"), ("% Active Fast Estimate", "21.00"),
+    ("% Active Next Estimate", "20.00"), ("Memctl?", "1"), ("Memctl MBytes", "40.00"),
+    ("Memctl Target MBytes", "40.00"), ("Memctl Max MBytes", "619.16"),
+    ("Swapped MBytes", "12.00"), ("Swap Target MBytes", "12.00"),
+    ("Swap Read MBytes/sec", "0.00"), ("Swap Written MBytes/sec", "0.00"),
+    ("Llswap Read MBytes/sec", "0.00"), ("Llswap Written MBytes/sec", "0.00"),
+    ("Checkpoint Read MBytes", "0.00"), ("Checkpoint Target MBytes", "0.00"),
+    ("Zero MBytes", "587.46"), ("Shared MBytes", "654.32"), ("Shared Saved MBytes", "300.00"),
+    ("Copy On Write Hint MBytes", "0.00"), ("Overhead UW MBytes", "5.00"),
+    ("Overhead MBytes", "20.11"), ("Overhead Max MBytes", "40.00"),
+    ("Min Commit Target MBytes", "0.00"), ("Commit Target MBytes", "0.00"),
+    ("Commit Charged MBytes", "0.00"), ("Commit Pages Per Share", "0.00"),
+    ("Compressed Memory MBytes", "6.00"), ("Used Compressed Memory MBytes", "3.00"),
+    ("Compression MBytes/sec", "0.00"), ("Decompression MBytes/sec", "0.00"),
+]
+
+
+def real_columns(host_counters=REAL_HOST_COUNTERS, group_counters=REAL_GROUP_COUNTERS, n=4,
+                 gid=1302698, name="styx"):
+    columns = [(f"\\\\{host_name}\\Memory\\{c}", [v] * n)
+               for host_name in ("localhost.home",) for c, v in host_counters]
+    columns += [(f"\\\\localhost.home\\Group Memory({gid}:{name})\\{c}", [v] * n)
+                for c, v in group_counters]
+    return columns
+
+
+def test_a_capture_with_esxtops_own_counter_names(tmp_path, capsys):
+    cap = read_capture(write_capture(tmp_path, real_columns()))
+    assert cap.host_at == {"memory_mb": 8083, "system_mb": 1321, "managed_mb": 8043,
+                           "min_free_mb": 403}
+    assert cap.has_zip_counters
+    [group] = cap.groups
+    assert (group.at["reservation_mb"], group.at["limit_mb"], group.at["shares"]) == (512, -1, -3)
+    assert group.memctl_seen and group.memctl_ran
+    profile, text = imported(tmp_path, capsys, write_capture(tmp_path, real_columns()))
+    [vm] = profile.vms
+    assert (vm.name, vm.memory_mb, vm.reservation_mb, vm.limit_mb) == ("styx", 1069, 512, None)
+    lines = {line.split("=")[0].strip(): line for line in text.splitlines() if "=" in line}
+    assert vm.shares == "normal" and "guessed: Alloc Shares is -3" in lines["shares"]
+    assert vm.tools is True and "the balloon driver held memory" in lines["tools"]
+    assert "guessed" not in lines["reservation_mb"] and "guessed" not in lines["limit_mb"]
+    assert check_main(str(tmp_path / "imported.toml"), out=io.StringIO(), err=io.StringIO()) == 0
+
+
+def test_memctl_flag_tells_whether_the_balloon_driver_ran(tmp_path, capsys):
+    def group(flag, balloon="0.00"):
+        return [(c, flag if c == "Memctl?" else balloon if c == "Memctl MBytes" else v)
+                for c, v in REAL_GROUP_COUNTERS]
+
+    never = real_columns(group_counters=group("0"))
+    profile, text = imported(tmp_path, capsys, write_capture(tmp_path, never), out="never.toml")
+    assert profile.vms[0].tools is False
+    assert "guessed: Memctl? stayed 0 while the VM ran" in text
+    ran = real_columns(group_counters=group("1"))
+    profile, text = imported(tmp_path, capsys, write_capture(tmp_path, ran), out="ran.toml")
+    assert profile.vms[0].tools is True and "Memctl? showed the balloon driver running" in text
+    without = real_columns(group_counters=[c for c in group("1") if c[0] != "Memctl?"])
+    profile, text = imported(tmp_path, capsys, write_capture(tmp_path, without), out="no.toml")
+    assert profile.vms[0].tools is True and "cannot tell whether VMware Tools runs" in text
+
+
+@pytest.mark.parametrize("shares, level, reason", [
+    ("-3", "normal", "Alloc Shares is -3, the code esxtop writes for the default level"),
+    ("-7", "normal", "Alloc Shares is -7, a share-level code this importer does not know"),
+    ("21380", "high", None),  # 20 shares per MB of 1069 MB
+    ("5000", 5000, None),
+])
+def test_alloc_shares_a_number_or_a_level_code(tmp_path, capsys, shares, level, reason):
+    counters = [(c, shares if c == "Alloc Shares" else "1069.00" if c == "Memory Size MBytes"
+                 else v) for c, v in REAL_GROUP_COUNTERS]
+    profile, text = imported(tmp_path, capsys, write_capture(tmp_path, real_columns(
+        group_counters=counters)))
+    assert profile.vms[0].shares == level
+    line = next(x for x in text.splitlines() if x.startswith("shares"))
+    assert (reason in line) if reason else "guessed" not in line
+
+
+def _renamed(columns, old, new):
+    return [(path.replace("\\" + new, "\\" + old) if path.endswith("\\" + new) else path, values)
+            for path, values in columns]
+
+
+READ_EARLIER_NAMES = [(old, new) for old, new in EARLIER_NAMES
+                      if new in importer.HOST_KEEP or new in importer.VM_KEEP]
+ZIP_EARLIER_NAMES = [(old, new) for old, new in EARLIER_NAMES
+                     if new in importer.ZIP_HOST_COUNTERS]
+
+
+@pytest.mark.parametrize("old, new", READ_EARLIER_NAMES)
+def test_the_earlier_memtui_names_are_read_too(tmp_path, old, new):
+    field = importer.HOST_KEEP.get(new) or importer.VM_KEEP[new]
+    want = read_capture(write_capture(tmp_path, real_columns(), name="new.csv"))
+    got = read_capture(write_capture(tmp_path, _renamed(real_columns(), old, new), name="old.csv"))
+    if new in importer.HOST_KEEP:
+        assert got.host_at[field] == want.host_at[field]
+    else:
+        assert got.groups[0].at[field] == want.groups[0].at[field]
+    # with both in one file, the column under esxtop's name is the one read
+    both = real_columns() + [(path, ["7"] * len(values))
+                             for path, values in _renamed(real_columns(), old, new)
+                             if path.endswith("\\" + old)]
+    cap = read_capture(write_capture(tmp_path, both, name="both.csv"))
+    read = cap.host_at if new in importer.HOST_KEEP else cap.groups[0].at
+    assert read[field] == (want.host_at if new in importer.HOST_KEEP else want.groups[0].at)[field]
+
+
+@pytest.mark.parametrize("old, new", ZIP_EARLIER_NAMES)
+def test_the_earlier_compression_names_show_a_host_with_compression(tmp_path, old, new):
+    no_zip = [(c, v) for c, v in REAL_GROUP_COUNTERS if "Compress" not in c]
+    host = [(c, v) for c, v in REAL_HOST_COUNTERS if c in ("Machine MBytes", new)]
+    columns = _renamed(real_columns(host, no_zip), old, new)
+    assert read_capture(write_capture(tmp_path, columns)).has_zip_counters
+    bare = real_columns([("Machine MBytes", "8083")], no_zip)
+    assert not read_capture(write_capture(tmp_path, bare, name="bare.csv")).has_zip_counters
+
+
+def test_every_earlier_name_is_read_or_not_read_under_either_name():
+    assert len(READ_EARLIER_NAMES) + len(ZIP_EARLIER_NAMES) + 2 == len(EARLIER_NAMES)
+    for old, new in EARLIER_NAMES:  # reserved and unreserved memory: not read under either
+        if (old, new) not in READ_EARLIER_NAMES + ZIP_EARLIER_NAMES:
+            assert new in ("Kernel Reserved MBytes", "Kernel Unreserved MBytes")
+            assert old not in importer.HOST_KEEP_EARLIER

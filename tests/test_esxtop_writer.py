@@ -163,11 +163,15 @@ def test_figures_beyond_the_contract_are_the_snapshots(tmp_path):
     prefix = f"\\\\esx01\\Group Memory({gid}:web01)\\"
     assert float(cells[prefix + "% Active Estimate"]) == web.active_pct
     assert float(cells[prefix + "% Active Slow Estimate"]) == web.active_slow_pct
-    assert float(cells[prefix + "Memory Limit MBytes"]) == 3000
+    assert float(cells[prefix + "Alloc Max"]) == 3000
+    assert web.balloon_active and cells[prefix + "Memctl?"] == "1"  # booted, with Tools
     db = snap.vm("db 01 (prod): main")
     assert db.limit_mb is None
     db_gid = group_ids([vm.name for vm in host.vms])[db.name]
-    assert cells[f"\\\\esx01\\Group Memory({db_gid}:{db.name})\\Memory Limit MBytes"] == "-1"
+    db_prefix = f"\\\\esx01\\Group Memory({db_gid}:{db.name})\\"
+    assert cells[db_prefix + "Alloc Max"] == "-1"
+    assert float(cells[db_prefix + "Alloc Min"]) == 1024
+    assert float(cells[db_prefix + "Alloc Shares"]) == db.shares == 20 * 4096
     state = cells["\\\\esx01\\Memory\\Kernel State"]
     assert int(state) == ("high", "clear", "soft", "hard", "low").index(snap.host.state)
 
@@ -197,7 +201,7 @@ def test_compression_counters_only_from_4_1(tmp_path, capsys):
                             "esxtop"], capsys)
         header, _ = parse_capture(out)
         assert any(c.endswith("\\Compressed Memory MBytes") for c in header) is has_zip
-        assert any(c.endswith("\\Memory\\Zip Zipped MBytes") for c in header) is has_zip
+        assert any(c.endswith("\\Memory\\Total Compressed MBytes") for c in header) is has_zip
 
 
 def test_group_ids_are_stable_per_vm():

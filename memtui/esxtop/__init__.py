@@ -28,17 +28,18 @@ VM_OBJECT = "Group Memory"
 
 UNLIMITED = -1  # esxtop's AMAX for "no limit"
 
-# Host counters: (esxtop counter, HostMetrics field), in the order esxtop's memory screen shows
-# them (PMEM, VMKMEM, PSHARE, SWAP, ZIP, MEMCTL).
+# Host counters: (esxtop counter, HostMetrics field), in the order esxtop's batch mode writes
+# them (PMEM, VMKMEM, PSHARE, SWAP, ZIP, MEMCTL). The names are those of real captures of ESX 4.1
+# and ESXi 6.x hosts (docs/esxtop.md says where each was seen).
 HOST_COUNTERS: tuple[tuple[str, str], ...] = (
     ("Machine MBytes", "memory_mb"),
     ("Kernel MBytes", "system_mb"),
     ("NonKernel MBytes", "other_mb"),
     ("Free MBytes", "free_mb"),
     ("Kernel Managed MBytes", "managed_mb"),
-    ("Kernel Minfree MBytes", "min_free_mb"),
-    ("Kernel Reserved Memory MBytes", "reserved_mb"),
-    ("Kernel Unreserved Memory MBytes", "unreserved_mb"),
+    ("Kernel MinFree MBytes", "min_free_mb"),
+    ("Kernel Reserved MBytes", "reserved_mb"),
+    ("Kernel Unreserved MBytes", "unreserved_mb"),
     ("Kernel State", "state"),
     ("PShare Shared MBytes", "shared_mb"),
     ("PShare Common MBytes", "shared_common_mb"),
@@ -47,20 +48,22 @@ HOST_COUNTERS: tuple[tuple[str, str], ...] = (
     ("Swap Target MBytes", "swap_target_mb"),
     ("Swap MBytes Read/sec", "swap_in_mb_s"),
     ("Swap MBytes Write/sec", "swap_out_mb_s"),
-    ("Zip Zipped MBytes", "zipped_mb"),
-    ("Zip Saved MBytes", "zip_saved_mb"),
+    ("Total Compressed MBytes", "zipped_mb"),
+    ("Total Saved By Compression MBytes", "zip_saved_mb"),
     ("Memctl Current MBytes", "balloon_mb"),
     ("Memctl Target MBytes", "balloon_target_mb"),
     ("Memctl Max MBytes", "balloon_max_mb"),
 )
 
-# Group (VM) counters: (esxtop counter, VMMetrics field). "Memory Limit MBytes" is -1 when the
-# VM has no limit, as esxtop's AMAX shows it.
+# Group (VM) counters: (esxtop counter, VMMetrics field), in the order esxtop writes them.
+# "Alloc Min", "Alloc Max" and "Alloc Shares" are the memory screen's AMIN, AMAX and ASHRS: the
+# reservation and limit in MB ("Alloc Max" is -1 when the VM has no limit) and the shares.
+# "Memctl?" is MCTL?, 1 while the balloon driver runs, else 0.
 VM_COUNTERS: tuple[tuple[str, str], ...] = (
+    ("Alloc Min", "reservation_mb"),
+    ("Alloc Max", "limit_mb"),
+    ("Alloc Shares", "shares"),
     ("Memory Size MBytes", "memory_mb"),
-    ("Memory Reservation MBytes", "reservation_mb"),
-    ("Memory Limit MBytes", "limit_mb"),
-    ("Memory Shares", "shares"),
     ("Memory Granted Size MBytes", "granted_mb"),
     ("Memory Consumed Size MBytes", "consumed_mb"),
     ("Target Size MBytes", "target_mb"),
@@ -68,6 +71,7 @@ VM_COUNTERS: tuple[tuple[str, str], ...] = (
     ("% Active Estimate", "active_pct"),
     ("% Active Slow Estimate", "active_slow_pct"),
     ("% Active Fast Estimate", "active_fast_pct"),
+    ("Memctl?", "balloon_active"),
     ("Memctl MBytes", "balloon_mb"),
     ("Memctl Target MBytes", "balloon_target_mb"),
     ("Memctl Max MBytes", "balloon_max_mb"),
@@ -75,13 +79,26 @@ VM_COUNTERS: tuple[tuple[str, str], ...] = (
     ("Swap Target MBytes", "swap_target_mb"),
     ("Swap Read MBytes/sec", "swap_in_mb_s"),
     ("Swap Written MBytes/sec", "swap_out_mb_s"),
+    ("Zero MBytes", "zero_mb"),
+    ("Shared MBytes", "shared_mb"),
+    ("Shared Saved MBytes", "shared_saved_mb"),
+    ("Overhead MBytes", "overhead_mb"),
     ("Compressed Memory MBytes", "zipped_mb"),
     ("Compression MBytes/sec", "zip_rate_mb_s"),
     ("Decompression MBytes/sec", "unzip_rate_mb_s"),
-    ("Shared MBytes", "shared_mb"),
-    ("Zero MBytes", "zero_mb"),
-    ("Shared Saved MBytes", "shared_saved_mb"),
-    ("Overhead MBytes", "overhead_mb"),
+)
+
+# Names memtui's own esxtop output used before it took esxtop's, for counters esxtop names
+# otherwise: the importer reads a file with either. (memtui name, esxtop name)
+EARLIER_NAMES: tuple[tuple[str, str], ...] = (
+    ("Kernel Minfree MBytes", "Kernel MinFree MBytes"),
+    ("Kernel Reserved Memory MBytes", "Kernel Reserved MBytes"),
+    ("Kernel Unreserved Memory MBytes", "Kernel Unreserved MBytes"),
+    ("Zip Zipped MBytes", "Total Compressed MBytes"),
+    ("Zip Saved MBytes", "Total Saved By Compression MBytes"),
+    ("Memory Reservation MBytes", "Alloc Min"),
+    ("Memory Limit MBytes", "Alloc Max"),
+    ("Memory Shares", "Alloc Shares"),
 )
 
 # "Kernel State" as a number: esxtop's free-memory states in order, from the most free memory.

@@ -28,10 +28,13 @@ import tomlkit
 from memtui import spec, tables
 from memtui.config import format_duration, parse_duration
 from memtui.esxtop import (
+    EARLIER_NAMES,
+    HOST_COUNTERS,
     HOST_OBJECT,
     PDH_PREFIX,
     TIME_FORMAT,
     UNLIMITED,
+    ZIP_FIELDS,
     split_group,
     split_path,
 )
@@ -47,17 +50,18 @@ HOST_KEEP = {
     "Machine MBytes": "memory_mb",
     "Kernel MBytes": "system_mb",
     "Kernel Managed MBytes": "managed_mb",
-    "Kernel Minfree MBytes": "min_free_mb",
+    "Kernel MinFree MBytes": "min_free_mb",
 }
 VM_KEEP = {
     "Memory Size MBytes": "memory_mb",
-    "Memory Reservation MBytes": "reservation_mb",
-    "Memory Limit MBytes": "limit_mb",
-    "Memory Shares": "shares",
+    "Alloc Min": "reservation_mb",
+    "Alloc Max": "limit_mb",
+    "Alloc Shares": "shares",
     "Memory Granted Size MBytes": "granted_mb",
     "Touched MBytes": "touched_mb",
     "% Active Estimate": "active_pct",
     "% Active Slow Estimate": "active_slow_pct",
+    "Memctl?": "balloon_active",
     "Memctl MBytes": "balloon_mb",
     "Memctl Max MBytes": "balloon_max_mb",
     "Swapped MBytes": "swapped_mb",
@@ -66,6 +70,16 @@ VM_KEEP = {
     "Zero MBytes": "zero_mb",
     "Overhead MBytes": "overhead_mb",
 }
+# The same counters under the names memtui's own esxtop output used before it took esxtop's; a
+# column under esxtop's name wins over one under the earlier name.
+HOST_KEEP_EARLIER = {old: HOST_KEEP[new] for old, new in EARLIER_NAMES if new in HOST_KEEP}
+VM_KEEP_EARLIER = {old: VM_KEEP[new] for old, new in EARLIER_NAMES if new in VM_KEEP}
+# Host counters that only a host with memory compression (ESX 4.1 and later) writes.
+_ZIP_HOST = {name for name, f in HOST_COUNTERS if f in ZIP_FIELDS}
+ZIP_HOST_COUNTERS = frozenset(_ZIP_HOST | {old for old, new in EARLIER_NAMES if new in _ZIP_HOST})
+# "Alloc Shares" below zero is not a number of shares but a share level's code: esxtop writes
+# -3 for groups with the default setting (normal), as captures of ESXi 6.x hosts show.
+SHARES_LEVEL_CODES = {-3: "normal"}
 
 SCHEDULE_MAX_STEPS = 48  # a longer schedule is coarsened until it fits
 SCHEDULE_MIN_STEP_MB = 64.0  # a change of the working set smaller than this is not a new step
@@ -133,6 +147,8 @@ class Group:
     max_shared_pct: float | None = None
     max_zero_pct: float | None = None
     overhead_seen_mb: float | None = None  # the last overhead while powered on
+    memctl_seen: bool = False  # a Memctl? cell was read while powered on
+    memctl_ran: bool = False  # ... and one of them was 1: the balloon driver ran
     power_at: bool = False  # powered on at the --at sample
     power_changes: list[tuple[float, bool]] = field(default_factory=list)  # (at_s, on) after it
     prev_t: float = 0.0  # the previous sample, seconds after the --at sample
@@ -219,6 +235,8 @@ def _layout(path: str, header: list[str]) -> tuple[str, dict[str, int], list[Gro
     groups: dict[int, Group] = {}
     cpus: set[int] = set()
     has_zip = False
+    earlier_host: dict[str, int] = {}
+    earlier_vm: dict[int, dict[str, int]] = {}
     for i, cell in enumerate(header):
         if i == 0:
             continue
@@ -230,7 +248,9 @@ def _layout(path: str, header: list[str]) -> tuple[str, dict[str, int], list[Gro
             host_name = host_name or host
             if counter in HOST_KEEP:
                 host_columns.setdefault(HOST_KEEP[counter], i)
-            if counter.startswith("Zip "):
+            elif counter in HOST_KEEP_EARLIER:
+                earlier_host.setdefault(HOST_KEEP_EARLIER[counter], i)
+            if counter in ZIP_HOST_COUNTERS:
                 has_zip = True
             continue
         m = _PCPU_RE.match(obj)
@@ -247,8 +267,15 @@ def _layout(path: str, header: list[str]) -> tuple[str, dict[str, int], list[Gro
             group = groups[gid] = Group(gid, name)
         if counter in VM_KEEP:
             group.columns.setdefault(VM_KEEP[counter], i)
+        elif counter in VM_KEEP_EARLIER:
+            earlier_vm.setdefault(gid, {}).setdefault(VM_KEEP_EARLIER[counter], i)
         if counter == "Compressed Memory MBytes":
             has_zip = True
+    for key, i in earlier_host.items():
+        host_columns.setdefault(key, i)
+    for gid, columns in earlier_vm.items():
+        for key, i in columns.items():
+            groups[gid].columns.setdefault(key, i)
     groups_with_size = [g for g in groups.values() if "memory_mb" in g.columns]
     if not groups_with_size:
         raise CaptureError(
@@ -407,6 +434,9 @@ def _sample(group: Group, v: dict[str, float], when: datetime, at_time: datetime
         return
     if v.get("overhead_mb", 0.0) > 0:
         group.overhead_seen_mb = v["overhead_mb"]
+    if "balloon_active" in v:
+        group.memctl_seen = True
+        group.memctl_ran = group.memctl_ran or v["balloon_active"] > 0
     held = v.get("granted_mb", 0.0) + v.get("swapped_mb", 0.0) + v.get("zipped_mb", 0.0)
     touched = max(v.get("touched_mb", 0.0), held)
     group.max_touched_mb = max(group.max_touched_mb, touched)
@@ -524,7 +554,7 @@ def guess_version(memory_mb: float, min_free_mb: float | None, largest_vm_mb: fl
             <= max(1.0, 0.005 * min_free_mb)
         ]
         if matching:
-            how = "its minFree rule gives the captured Kernel Minfree MBytes"
+            how = "its minFree rule gives the captured Kernel MinFree MBytes"
             if len(matching) > 1:
                 how += f" (so does {', '.join(matching[:-1])}'s)"
             return matching[-1], how
@@ -632,7 +662,7 @@ def build_document(cap: Capture) -> Built:
             reservation = min(vm_memory, max(0, int(round(v["reservation_mb"]))))
             put(table, "reservation_mb", reservation)
         else:
-            put(table, "reservation_mb", 0, guess="no Memory Reservation MBytes column")
+            put(table, "reservation_mb", 0, guess="no Alloc Min (reservation) column")
         if "limit_mb" in v:
             limit = v["limit_mb"]
             if limit == UNLIMITED or limit < 0:
@@ -640,13 +670,28 @@ def build_document(cap: Capture) -> Built:
             else:
                 put(table, "limit_mb", max(reservation, int(round(limit))))
         else:
-            put(table, "limit_mb", "unlimited", guess="no Memory Limit MBytes column")
-        if "shares" in v and v["shares"] > 0:
-            put(table, "shares", _shares_setting(v["shares"], vm_memory))
+            put(table, "limit_mb", "unlimited", guess="no Alloc Max (limit) column")
+        shares = v.get("shares")
+        if shares is not None and shares > 0:
+            put(table, "shares", _shares_setting(shares, vm_memory))
+        elif shares is not None and round(shares) in SHARES_LEVEL_CODES:
+            put(table, "shares", SHARES_LEVEL_CODES[round(shares)],
+                guess=f"Alloc Shares is {shares:g}, the code esxtop writes for the default "
+                      "level, not a number of shares")
+        elif shares is not None:
+            put(table, "shares", "normal",
+                guess=f"Alloc Shares is {shares:g}, a share-level code this importer does not "
+                      "know")
         else:
-            put(table, "shares", "normal", guess="no Memory Shares column")
+            put(table, "shares", "normal", guess="no Alloc Shares column")
         if g.max_balloon_mb > 0:
             put(table, "tools", True, note="the balloon driver held memory during the capture")
+        elif g.memctl_ran:
+            put(table, "tools", True, note="Memctl? showed the balloon driver running")
+        elif g.memctl_seen:
+            put(table, "tools", False, guess="Memctl? stayed 0 while the VM ran: its balloon "
+                                             "driver never ran (no VMware Tools, or not "
+                                             "loaded yet)")
         else:
             put(table, "tools", True, guess="the balloon never inflated, so the capture cannot "
                                             "tell whether VMware Tools runs")

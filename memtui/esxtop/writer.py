@@ -2,7 +2,7 @@
 
 One header row, then one row per sample. The figures are the snapshot's, exactly as the jsonl
 output carries them; only the names and a few encodings differ (an unlimited limit is -1, the
-memory state is a number). Imports no UI toolkit.
+memory state is a number, a flag is 1 or 0). Imports no UI toolkit.
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ def start_of(start_time: datetime | None) -> datetime:
 
 
 def _cell(value) -> str:
+    if isinstance(value, bool):  # esxtop's flags (Memctl?) are 1 or 0
+        return "1" if value else "0"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
