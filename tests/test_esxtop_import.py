@@ -581,3 +581,25 @@ def test_every_earlier_name_is_read_or_not_read_under_either_name():
         if (old, new) not in READ_EARLIER_NAMES + ZIP_EARLIER_NAMES:
             assert new in ("Kernel Reserved MBytes", "Kernel Unreserved MBytes")
             assert old not in importer.HOST_KEEP_EARLIER
+
+
+def test_groups_of_the_hosts_own_processes_are_not_vms(tmp_path, capsys):
+    # esxtop gives each user world (hostd, a shell) a group with a memory size, but no overhead
+    hostd = [(c, {"Memory Size MBytes": "64.50", "Memory Granted Size MBytes": "35.03",
+                  "Overhead MBytes": "0.00", "Memctl?": "0", "Memctl Max MBytes": "0.00",
+                  "Memctl MBytes": "0.00"}.get(c, v)) for c, v in REAL_GROUP_COUNTERS]
+    columns = real_columns() + real_columns(host_counters=[], group_counters=hostd, gid=5481,
+                                            name="hostd.66694")
+    target = tmp_path / "p.toml"
+    code, out, err = run(["import", "esxtop", write_capture(tmp_path, columns), "--out",
+                          str(target)], capsys)
+    assert code == 0, err
+    assert [vm.name for vm in load_profile(target).vms] == ["styx"]
+    assert "1 VMs (1 on)" in out and "1 groups of the host's own processes" in out
+    # a VM that stayed off (memtui's own captures keep its group) is still a VM
+    off = [(c, "0.00" if c in ("Memory Granted Size MBytes", "Overhead MBytes") else v)
+           for c, v in hostd]
+    columns = real_columns() + real_columns(host_counters=[], group_counters=off, gid=77,
+                                            name="spare")
+    profile, _ = imported(tmp_path, capsys, write_capture(tmp_path, columns, name="off.csv"))
+    assert [(vm.name, vm.power) for vm in profile.vms] == [("styx", "on"), ("spare", "off")]

@@ -8,8 +8,8 @@ format and the time zone, `(PDH-CSV 4.0) (UTC)(0)`, then one column per counter 
 
 `memtui.esxtop.writer` turns a run of the model into such a file (`memtui run --format esxtop`);
 `memtui.esxtop.importer` turns a real host's capture into a profile (`memtui import esxtop`).
-The counter names below are esxtop's; docs/esxtop.md says which were checked against real
-captures. Imports no UI toolkit.
+The counter names below are esxtop's, as real captures write them; docs/esxtop.md says where
+each was seen. Imports no UI toolkit.
 """
 
 from __future__ import annotations

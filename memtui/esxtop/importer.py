@@ -149,10 +149,18 @@ class Group:
     overhead_seen_mb: float | None = None  # the last overhead while powered on
     memctl_seen: bool = False  # a Memctl? cell was read while powered on
     memctl_ran: bool = False  # ... and one of them was 1: the balloon driver ran
+    ever_on: bool = False  # held memory at some sample from the --at sample on
     power_at: bool = False  # powered on at the --at sample
     power_changes: list[tuple[float, bool]] = field(default_factory=list)  # (at_s, on) after it
     prev_t: float = 0.0  # the previous sample, seconds after the --at sample
     on_now: bool = False
+
+    @property
+    def user_world(self) -> bool:
+        """A group of the host's own processes (hostd, vpxa, a shell: esxtop gives each user
+        world a group with a memory size), not a VM: it held memory but never had overhead
+        memory, which every running VM has. Without an Overhead MBytes column, no group is."""
+        return "overhead_mb" in self.columns and self.ever_on and self.overhead_seen_mb is None
 
 
 @dataclass
@@ -432,6 +440,7 @@ def _sample(group: Group, v: dict[str, float], when: datetime, at_time: datetime
     group.max_memory_mb = max(group.max_memory_mb, memory)
     if not on:
         return
+    group.ever_on = True
     if v.get("overhead_mb", 0.0) > 0:
         group.overhead_seen_mb = v["overhead_mb"]
     if "balloon_active" in v:
@@ -568,6 +577,7 @@ class Built:
     vms_on: int
     guessed: int
     events: int = 0
+    user_worlds: int = 0  # groups of the host's own processes, left out
 
 
 def _commented(value: Any, note: str | None) -> Any:
@@ -593,7 +603,8 @@ def build_document(cap: Capture) -> Built:
     memory_mb = int(round(h.get("memory_mb", 0.0)))
     if memory_mb <= 0:
         raise CaptureError(f"{cap.path}: Memory\\Machine MBytes has no value at the chosen sample")
-    vms_at = [g for g in cap.groups if g.at.get("memory_mb", 0.0) > 0 or g.max_memory_mb > 0]
+    sized = [g for g in cap.groups if g.at.get("memory_mb", 0.0) > 0 or g.max_memory_mb > 0]
+    vms_at = [g for g in sized if not g.user_world]
     largest = max((g.at.get("memory_mb", g.max_memory_mb) for g in vms_at), default=0.0)
     version, version_how = guess_version(memory_mb, h.get("min_free_mb"), largest,
                                          cap.has_zip_counters, len(vms_at))
@@ -730,7 +741,7 @@ def build_document(cap: Capture) -> Built:
             event.add("set", change)
             timeline.append(event)
         doc.add("event", timeline)
-    return Built(doc, len(aot), on_count, guessed, len(events))
+    return Built(doc, len(aot), on_count, guessed, len(events), len(sized) - len(vms_at))
 
 
 def _workload(g: Group, memory_mb: int, zero_pct: float | None, family_pct: float | None, put):
@@ -824,8 +835,10 @@ def import_main(capture: str, out: str, at: str | None = None, force: bool = Fal
         print(f"memtui: {capture}: skipped {cap.skipped_rows} incomplete rows", file=stderr)
     print(
         f"wrote {out}: host {cap.host_name}, {built.vms} VMs ({built.vms_on} on), "
-        f"{built.events} power events, {cap.samples} samples; {built.guessed} guessed figures "
-        "are marked in the file",
+        f"{built.events} power events, {cap.samples} samples; "
+        + (f"{built.user_worlds} groups of the host's own processes (no overhead memory) left "
+           "out; " if built.user_worlds else "")
+        + f"{built.guessed} guessed figures are marked in the file",
         file=stdout,
     )
     return 0
