@@ -81,8 +81,8 @@ def header(host: str, vms: int) -> tuple[list[str], list[str]]:
 
 
 VM_VALUES = {
-    "Memory Size MBytes": 8192, "Memory Reservation MBytes": 0, "Memory Limit MBytes": -1,
-    "Memory Shares": 81920, "Memory Granted Size MBytes": 7900, "Touched MBytes": 1800,
+    "Memory Size MBytes": 8192, "Alloc Min": 0, "Alloc Max": -1,
+    "Alloc Shares": 81920, "Memory Granted Size MBytes": 7900, "Touched MBytes": 1800,
     "Memctl Max MBytes": 5324.8, "Overhead MBytes": 210.5, "Shared MBytes": 900,
     "Zero MBytes": 400,
 }

@@ -92,7 +92,7 @@ def test_header_and_quoting_as_esxtop_writes_them(tmp_path, capsys):
     assert code == 0 and err == ""
     lines = out.split("\n")
     assert lines[-1] == "" and "\r" not in out  # LF line endings, a final newline
-    assert lines[0].startswith('"(PDH-CSV 4.0) (UTC)(0)","\\\\esx01\\Memory\\Machine MBytes"')
+    assert lines[0].startswith('"(PDH-CSV 4.0) (UTC)(0)","\\\\esx01\\Memory\\Memory Overcommit (1 Minute Avg)"')
     for line in lines[:-1]:  # every cell double-quoted
         cells = line.split('","')
         assert cells[0].startswith('"') and cells[-1].endswith('"')

@@ -32,6 +32,9 @@ UNLIMITED = -1  # esxtop's AMAX for "no limit"
 # them (PMEM, VMKMEM, PSHARE, SWAP, ZIP, MEMCTL). The names are those of real captures of ESX 4.1
 # and ESXi 6.x hosts (docs/esxtop.md says where each was seen).
 HOST_COUNTERS: tuple[tuple[str, str], ...] = (
+    ("Memory Overcommit (1 Minute Avg)", "overcommit_avg_1m"),
+    ("Memory Overcommit (5 Minute Avg)", "overcommit_avg_5m"),
+    ("Memory Overcommit (15 Minute Avg)", "overcommit_avg_15m"),
     ("Machine MBytes", "memory_mb"),
     ("Kernel MBytes", "system_mb"),
     ("NonKernel MBytes", "other_mb"),
@@ -68,9 +71,11 @@ VM_COUNTERS: tuple[tuple[str, str], ...] = (
     ("Memory Consumed Size MBytes", "consumed_mb"),
     ("Target Size MBytes", "target_mb"),
     ("Touched MBytes", "touched_mb"),
+    ("Touched Write MBytes", "touched_write_mb"),
     ("% Active Estimate", "active_pct"),
     ("% Active Slow Estimate", "active_slow_pct"),
     ("% Active Fast Estimate", "active_fast_pct"),
+    ("% Active Next Estimate", "active_next_pct"),
     ("Memctl?", "balloon_active"),
     ("Memctl MBytes", "balloon_mb"),
     ("Memctl Target MBytes", "balloon_target_mb"),
@@ -83,7 +88,9 @@ VM_COUNTERS: tuple[tuple[str, str], ...] = (
     ("Shared MBytes", "shared_mb"),
     ("Shared Saved MBytes", "shared_saved_mb"),
     ("Overhead MBytes", "overhead_mb"),
+    ("Overhead Max MBytes", "overhead_max_mb"),
     ("Compressed Memory MBytes", "zipped_mb"),
+    ("Used Compressed Memory MBytes", "zip_cache_mb"),
     ("Compression MBytes/sec", "zip_rate_mb_s"),
     ("Decompression MBytes/sec", "unzip_rate_mb_s"),
 )
@@ -107,7 +114,8 @@ STATES = ("high", "soft", "hard", "low")  # ESX 4.x, 5.x
 
 
 # Memory compression counters: ESX 4.1 and later only.
-ZIP_FIELDS = frozenset({"zipped_mb", "zip_saved_mb", "zip_rate_mb_s", "unzip_rate_mb_s"})
+ZIP_FIELDS = frozenset({"zipped_mb", "zip_saved_mb", "zip_cache_mb", "zip_rate_mb_s",
+                        "unzip_rate_mb_s"})
 
 
 def host_counters(version: str) -> tuple[tuple[str, str], ...]:
