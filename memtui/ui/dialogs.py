@@ -153,6 +153,7 @@ class SaveAsScreen(ModalScreen[Path | None]):
                              "cannot hold a path.")
             else:
                 help_text = f"A name without a folder is saved in {self.folder}"
+            help_text = help_text.rstrip(".") + ". Typing replaces the proposed name (End keeps it, to edit it)."
             yield Static(Text(help_text), markup=False, classes="dialog-help")
             # The whole proposal is selected: typing a name replaces it (End keeps it, to edit).
             yield Input(self.default, id="saveas-path", select_on_focus=True,

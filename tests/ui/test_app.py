@@ -839,10 +839,11 @@ async def test_new_profile_from_this_machine():
 async def test_status_shows_memtuis_own_memory_and_cpu():
     app = make_app(self_usage=True)
     async with app.run_test(size=WIDE) as pilot:
-        for _ in range(40):  # the first reading comes once the first frame is up
+        for _ in range(60):  # the first reading comes once the first frame is up
             await pilot.pause(0.05)
-            if "%cpu" in screen_text(app):
+            if "%cpu" in screen_text(app) and app.main._side_ready:  # not closing mid-mount
                 break
+        await settle(pilot)
         assert "memtui " in screen_text(app) and "%cpu" in screen_text(app)
 
 
