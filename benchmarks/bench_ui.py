@@ -3,7 +3,7 @@
     python benchmarks/bench_ui.py [--runs N] [--seconds S] [--quick]
 
 1. Time to the first frame: memtui on the bundled default profile (exactly what `memtui` runs:
-   `app_for_profile`, whose first frame comes before the profile is read and the model is
+   `app_for_path`, whose first frame comes before the profile is read and the model is
    built) against a bare Textual app (one Static), each in a fresh interpreter, measured in the
    same run (median of N, interleaved). The clock starts when the child's script starts (before
    its imports) and stops at Textual's Ready event, which follows the first frame. Target:
@@ -73,7 +73,7 @@ if kind == "bare":
     app = Bare()
 else:
     from memtui import paths
-    from memtui.ui.app import MemtuiApp, app_for_profile
+    from memtui.ui.app import MemtuiApp, app_for_path
 
     class Timed(MemtuiApp):
         def on_ready(self):
@@ -88,8 +88,8 @@ else:
             sys.stdout.flush()
             self.exit()
 
-    app = app_for_profile(paths.default_profile_path(), cls=Timed, paused=True,
-                          self_usage=False)
+    app = app_for_path(paths.default_profile_path(), cls=Timed, paused=True,
+                       self_usage=False)
 app.run(headless=True, size=(120, 40))
 """
 

@@ -146,9 +146,18 @@ def _bound_sentence(host, d, v, decisions) -> list[str]:
                 f"its guest has touched {mb(v.touched_mb)}, more than the limit allows, so the host "
                 f"reclaims the rest whatever its state."]
     if not d.overcommitted:
+        cap = mb(min(v.memory_mb, d.limit_mb if d.limit_mb is not None else v.memory_mb))
+        if v.active_true_mb > v.touched_mb + 0.5:
+            # Its working set is ahead of what it has touched (a guest booting or growing): the
+            # demand is the working set it is touching its way into.
+            doing = "is booting into" if v.booting else "is touching its way into"
+            return [f"Memory is not overcommitted, so {name}'s target is its demand: {mb(d.target_mb)} "
+                    f"(the working set of {mb(v.active_true_mb)} its guest {doing}, of which it has "
+                    f"touched {mb(v.touched_mb)} so far (TCHD); less its sharing saving, up to "
+                    f"min(memsize, limit) = {cap})."]
         return [f"Memory is not overcommitted, so {name}'s target is its demand: {mb(d.target_mb)} "
                 f"(what it has touched, less its sharing saving, up to min(memsize, limit) = "
-                f"{mb(min(v.memory_mb, d.limit_mb if d.limit_mb is not None else v.memory_mb))})."]
+                f"{cap})."]
     if d.bound == model.BOUND_DEMAND:
         return [f"{name} needs less than its fair share: its target is its whole demand, {mb(d.upper_mb)}."]
     if d.bound == model.BOUND_RESERVATION:

@@ -1503,6 +1503,16 @@ def _cmd_start(args) -> int:
     return 0
 
 
+def action_mark(res: ActionResult) -> str:
+    """How `memtui lab check` marks an action: "ok", "WRONG" (an answer taken but not right),
+    or "REFUSED" (nothing changed)."""
+    if not res.ok:
+        return "REFUSED"
+    if res.correct is False:
+        return "WRONG"
+    return "ok"
+
+
 def _cmd_check(args) -> int:
     lab = _load_for_cli(args.name)
     if lab is None:
@@ -1517,11 +1527,14 @@ def _cmd_check(args) -> int:
         except OSError as exc:
             print(f"memtui lab: cannot read {args.actions}: {exc.strerror or exc}", file=sys.stderr)
             return 2
-    out = sys.stdout
+    # With --json, standard output is the one JSON object; the action lines go to stderr.
+    out = sys.stderr if args.json else sys.stdout
+    played: list[dict[str, Any]] = []
 
     def said(a: TimedAction, res: ActionResult) -> None:
+        mark = action_mark(res)
+        played.append({"at_s": a.at_s, "result": mark, "kind": res.kind, "message": res.message})
         if not args.quiet:
-            mark = "ok" if res.ok else "REFUSED"
             print(f"{format_clock(a.at_s)}  {mark}: {res.message}", file=out)
 
     session = play(lab, actions, said)
@@ -1531,6 +1544,7 @@ def _cmd_check(args) -> int:
             "lab": result.lab, "passed": result.passed, "changes": result.changes,
             "hints": result.hints_used, "elapsed_s": result.elapsed_s,
             "objectives": [{"id": i, "text": t, "status": s, "detail": d} for i, t, s, d in result.objectives],
+            "actions": played,
         }))
     else:
         print(f"{lab.title} ({lab.name})")

@@ -1254,7 +1254,8 @@ class Host:
             balloon_target_mb=r((self.balloon_tgt * onf).sum()), swapped_mb=r((self.swapped * onf).sum()),
             swap_target_mb=r((self.swap_tgt * onf).sum()), zipped_mb=r(zipped),
             swap_in_mb_s=r((self.swap_in_rate * onf).sum()), swap_out_mb_s=r((self.swap_out_rate * onf).sum()),
-            balloon_max_mb=r((self.balloon_cap * onf).sum()), zip_saved_mb=r(zipped - zcache),
+            # MEMCTL max: what the balloon drivers could take; a VM without one adds nothing.
+            balloon_max_mb=r((self.balloon_cap * (on & self.tools)).sum()), zip_saved_mb=r(zipped - zcache),
             zip_cache_mb=r(zcache), other_mb=r(consumed + overhead + zcache),
             overcommit=round(float((self.memsize * onf).sum()) / managed, 3) if managed > 0 else 0.0,
             **memscreen.host_fields(self),

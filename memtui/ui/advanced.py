@@ -10,7 +10,7 @@ from textual.widgets import DataTable
 
 from memtui import spec
 
-COLUMNS = (("setting", "Setting", 24), ("value", "Value", 7), ("default", "Default", 8),
+COLUMNS = (("setting", "Setting", 24), ("value", "Value", 10), ("default", "Default", 8),
            ("range", "Range", 10), ("meaning", "Meaning", 60))
 
 
@@ -30,11 +30,25 @@ class AdvancedTable(DataTable):
             self.name = name
             self.reset = reset
 
+    class Highlighted(Message):
+        """The cursor is on another setting."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
     def __init__(self, **kw) -> None:
         super().__init__(cursor_type="row", **kw)
         self._shown: dict[str, tuple] = {}
 
     def on_mount(self) -> None:
+        if getattr(self.app, "readonly", False):  # out of the footer; the keys say why
+            import dataclasses
+
+            table = self._bindings.key_to_bindings
+            for key, bindings in table.items():
+                table[key] = [dataclasses.replace(b, show=False) if b.action in ("edit", "reset") else b
+                              for b in bindings]
         for key, label, width in COLUMNS:
             self.add_column(Text(label, justify="right") if key in ("value", "default") else label,
                             key=key, width=width)
@@ -79,6 +93,11 @@ class AdvancedTable(DataTable):
     def action_reset(self) -> None:
         if self.selected_setting:
             self.post_message(self.Edit(self.selected_setting, reset=True))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key is None or event.row_key.value not in spec.ADVANCED_SETTINGS:
+            return
+        self.post_message(self.Highlighted(str(event.row_key.value)))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

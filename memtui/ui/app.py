@@ -8,8 +8,10 @@ through the `Session` and are followed by an immediate redraw.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
+import re
 import signal
 import sys
 import time
@@ -57,7 +59,7 @@ def _commands_provider():
 
 KEY_HELP = {  # binding id -> what the key does, in a sentence for the help screen
     "sim.pause": "run or pause the simulation clock",
-    "sim.step": "advance the clock by one simulated second (handy while paused)",
+    "sim.step": "advance the clock by one simulated second from what the screen shows (a running clock pauses first)",
     "sim.faster": "faster: 1x, 2x, 5x ... up to an hour of simulated time per second",
     "sim.slower": "slower, down to real time",
     "ui.delay": "how often the screen is redrawn while running (esxtop's s)",
@@ -88,6 +90,7 @@ KEY_HELP = {  # binding id -> what the key does, in a sentence for the help scre
     "view.why": "why the selected VM has its target, balloon, swap and compression; why the host is in its state",
     "view.lab": "the lab: briefing, objectives and their progress, time, hints, questions, result",
     "lab.hint": "the running lab's next hint (each one used counts in the result)",
+    "app.help_h": "this help, outside a lab (as in esxtop); in a running lab h is its next hint",
     "profile.save": "save the profile where it came from, keeping your comments",
     "profile.write": "write the profile to a file of your choice (save as)",
     "profile.open": "open a bundled profile or one of yours",
@@ -189,6 +192,8 @@ class MemtuiApp(App[int]):
         return MainScreen()
 
     def on_mount(self) -> None:
+        # NO_COLOR: focus and on / off marks are drawn with text styles (app.tcss).
+        self.set_class(self.no_color, "-no-color")
         if self.session is not None:
             self.title = f"memtui: {self.session.host.config.name}"
         if self.restricted and not self.is_headless:
@@ -288,6 +293,10 @@ class MemtuiApp(App[int]):
             self.session.tick()  # start measuring from now
             self._clock = self.set_timer(self.session.tick_delay_s(), self._tick)
         self.behind = False
+        if not running:
+            # Paused: the screen shows exactly the state the clock stopped at (and the state
+            # a running lab checks), not the last frame drawn while running.
+            self.refresh_view()
         self._update_status()
 
     def clock_changed(self) -> None:
@@ -687,8 +696,56 @@ def run(profile_path: str | None, *, readonly: bool = False, theme: str | None =
         problem = "no such file" if not path.exists() else "not a file"
         print(f"memtui: cannot read {path}: {problem}", file=sys.stderr)
         return 2
-    app = app_for_profile(path, readonly=readonly, theme=theme, restricted=restricted, api_link=api_link)
+    app = app_for_path(path, readonly=readonly, theme=theme, restricted=restricted,
+                       api_link=api_link)
     return _run_app(app, theme, headless)
+
+
+def app_for_path(path: Path, **kw) -> MemtuiApp:
+    """The app `memtui FILE` runs: a lab file opens as its lab (not in restricted mode, where
+    labs are opened by the name of a bundled one), anything else as a profile."""
+    if not kw.get("restricted") and is_lab_file(path):
+        return app_for_lab_file(path, **kw)
+    return app_for_profile(path, **kw)
+
+
+_LAB_TABLE_RE = re.compile(rb"^[ \t]*\[[ \t]*lab[ \t]*\][ \t]*(#.*)?$", re.MULTILINE)
+
+
+def is_lab_file(path: Path) -> bool:
+    """Whether the file has a `[lab]` table, the mark of a lab (read without a TOML parser, so
+    that nothing heavy is imported before the first frame; the lab reader checks the rest)."""
+    try:
+        return _LAB_TABLE_RE.search(path.read_bytes()) is not None
+    except OSError:
+        return False
+
+
+def _load_lab_file(path: Path, record: bool = True) -> Loaded:
+    from memtui.labs import LabError, ProgressStore, load_lab
+
+    try:
+        lab = load_lab(path)
+    except LabError as exc:
+        raise LoadError([f"memtui: the lab {path} cannot be opened:"]
+                        + [f"  {problem}" for problem in exc.problems]) from None
+    except OSError as exc:
+        raise LoadError([f"memtui: cannot read {path}: {exc.strerror or exc}"]) from None
+    except LookupError as exc:
+        raise LoadError([f"memtui: {exc.args[0]}"]) from None
+    if record:  # as `memtui lab start` does; the lab runs even if progress cannot be kept
+        with contextlib.suppress(OSError):
+            ProgressStore().record_start(lab)
+    return _lab_host(lab)
+
+
+def app_for_lab_file(path: Path, cls: type[MemtuiApp] | None = None, **kw) -> MemtuiApp:
+    """The app `memtui LAB.toml` runs: the lab, as `memtui lab start` opens it (paused, on the
+    lab pane), read in the loading worker after the first frame."""
+    kw.setdefault("paused", True)
+    record = not kw.get("readonly", False)
+    return (cls or MemtuiApp)(load=lambda: _load_lab_file(path, record), loading=f"Loading the lab {path.name}...",
+                              lab_name=path.stem, **kw)
 
 
 def app_for_profile(path: Path, cls: type[MemtuiApp] | None = None, **kw) -> MemtuiApp:

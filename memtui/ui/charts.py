@@ -67,6 +67,55 @@ class Level:
     colour: str
 
 
+# Series that exist only from some ESX release on: the key -> the first release.
+SERIES_SINCE = {"zipped_mb": "4.1"}  # memory compression came with ESX 4.1
+
+# The free-memory axis is scaled for the thresholds: its top is at least this many times the
+# highest threshold (so the states' lines sit apart, in the lower part of the chart), and above
+# the current free memory; free memory that was higher earlier is drawn at the top edge (the
+# legend says so).
+FREE_AXIS_THRESHOLDS_X = 1.5
+FREE_AXIS_HEADROOM = 1.15
+
+# Simulated-time tick steps, seconds: round clock steps.
+TIME_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
+                43200, 86400)
+
+
+def series_for(series: tuple[Series, ...], version: str | None) -> tuple[Series, ...]:
+    """The series that can exist on a host of ESX `version` (None: all)."""
+    if version is None:
+        return series
+    from memtui import spec
+
+    return tuple(s for s in series
+                 if s.key not in SERIES_SINCE or spec.version_at_least(version, SERIES_SINCE[s.key]))
+
+
+def time_ticks(t0: float, t1: float, count: int) -> tuple[list[float], list[str], str]:
+    """Round simulated-time ticks (seconds) inside [t0, t1], at most `count` of them, their
+    labels (m:ss below an hour, else h:mm) and the unit words for the legend."""
+    span = max(t1 - t0, 1.0)
+    step = next((s for s in TIME_STEPS_S if span / s <= max(1, count - 1)), TIME_STEPS_S[-1])
+    first = math.ceil(t0 / step - 1e-9)
+    ticks = [k * step for k in range(first, int(math.floor(t1 / step + 1e-9)) + 1)]
+    if t1 >= 3600:
+        labels = [f"{int(v) // 3600}:{int(v) % 3600 // 60:02d}" for v in ticks]
+        unit = "h:mm"
+    else:
+        labels = [f"{int(v) // 60}:{int(v) % 60:02d}" for v in ticks]
+        unit = "m:ss"
+    return ticks, labels, unit
+
+
+def free_axis_top(free_now: float, levels: Sequence[float], fallback: float) -> float:
+    """The top of the free-memory axis: room for the thresholds and for free memory now."""
+    high = max(levels, default=0.0)
+    if high <= 0:
+        return fallback
+    return max(FREE_AXIS_THRESHOLDS_X * high, FREE_AXIS_HEADROOM * free_now)
+
+
 HOST_SERIES = (
     Series("free_mb", "free", "●", "green+"),
     Series("consumed_mb", "consumed", "#", "magenta+", right=True),
@@ -168,14 +217,18 @@ class _HistoryChart(PlotextPlot):
         self._title = ""
         self._legend_items: list[Text] = []
         self._message: str | None = "waiting for samples"
+        self.version: str | None = None
+        self._left_top: float | None = None  # the left axis' top, when fixed by the chart
         self.redraw_count = 0  # times the data were taken from the history
         self.build_count = 0  # times plotext built the canvas
 
     # ------------------------------------------------------------------ updates
 
     def update_from(self, snapshot: Snapshot, history: History, selected: str | None,
-                    thresholds: Thresholds | None) -> None:
-        key = self._input_key(snapshot, history, selected, thresholds)
+                    thresholds: Thresholds | None, version: str | None = None) -> None:
+        """`version`: the host's ESX release; series it cannot have are left out."""
+        self.version = version
+        key = (self._input_key(snapshot, history, selected, thresholds), version)
         self._inputs = (snapshot, history, selected, thresholds)
         if key == self._drawn_key:
             self._pending = False  # back to what is drawn: a waiting redraw is not needed
@@ -233,7 +286,8 @@ class _HistoryChart(PlotextPlot):
                   data: dict[str, Sequence[float]], levels: list[Level], title: str,
                   current: dict[str, float], extra: list[Text]) -> None:
         self._message = None if len(ts) else "waiting for samples"
-        self._xs = [t / 60.0 for t in ts]
+        series = series_for(series, self.version)
+        self._xs = [float(t) for t in ts]  # simulated seconds
         self._series = series
         self._ys = [list(data[s.key]) for s in series]
         self._levels = levels
@@ -280,6 +334,11 @@ class _HistoryChart(PlotextPlot):
             return "clear"
         return self._get_plotext_theme_name(self.app.theme)
 
+    def _left_top_ticks(self, rows: int) -> float | None:
+        if self._left_top is None:
+            return None
+        return nice_ticks(self._left_top, min(6, max(2, rows * 2 // 3)))[-1]
+
     def _build_plot(self, width: int, height: int, theme: str) -> str:
         plt = self.plt
         plt.clear_data()
@@ -291,11 +350,17 @@ class _HistoryChart(PlotextPlot):
         ticks_w = 14 if right else 7  # room the y tick labels take
         xs, ys = cut_to_width(self._xs, self._ys, max(2, width - ticks_w))
         rows = max(2, height - 4)  # title, frame top and bottom, x ticks
-        # The first series is the most important: drawn last, on top of the others.
+        # The first series is the most important: drawn last, on top of the others. Left-axis
+        # values above a fixed top are drawn at the top edge.
+        cap = self._left_top_ticks(rows)
         for s, y in reversed(list(zip(self._series, ys, strict=True))):
+            if cap is not None and not s.right:
+                y = [min(v, cap) for v in y]
             plt.plot(xs, y, marker=s.marker, color=s.colour, yside="right" if s.right else "left")
         left_values = [v for s, y in zip(self._series, ys, strict=True) if not s.right for v in y]
         left_top = max([*left_values, *(lv.mb for lv in self._levels), 1.0]) * 1.05
+        if self._left_top is not None:
+            left_top = self._left_top
         left_ticks = nice_ticks(left_top, min(6, max(2, rows * 2 // 3)))
         left_top = left_ticks[-1]
         plt.ylim(0, left_top, yside="left")
@@ -308,10 +373,10 @@ class _HistoryChart(PlotextPlot):
             plt.yticks(right_ticks, [_tick_label(v) for v in right_ticks], yside="right")
         x0, x1 = (xs[0], xs[-1]) if xs else (0.0, 1.0)
         if x1 <= x0:
-            x1 = x0 + 1.0 / 60.0
+            x1 = x0 + 1.0
         plt.xlim(x0, x1)
-        x_ticks = nice_ticks_between(x0, x1, max(2, (width - ticks_w) // 12))
-        plt.xticks(x_ticks, [f"{v:g}" for v in x_ticks])
+        x_ticks, x_labels, _ = time_ticks(x0, x1, max(2, (width - ticks_w) // 10))
+        plt.xticks(x_ticks, x_labels)
         # Levels: a line each; a name where it has a canvas row of its own.
         used_rows: set[int] = set()
         for level in sorted(self._levels, key=lambda lv: -lv.mb):
@@ -352,14 +417,20 @@ class HostChart(_HistoryChart):
                       for state, mb in thresholds.as_dict().items() if mb is not None]
         host = snapshot.host
         current = {s.key: getattr(host, s.key) for s in HOST_SERIES}
+        free = history.host.get("free_mb", [])
+        self._left_top = free_axis_top(host.free_mb, [lv.mb for lv in levels], 1.0) if levels else None
         extra = []
         if levels:
             extra.append(Text.assemble(("─", "bold"), " thresholds (free MB):"))
             extra += [Text.assemble((lv.label, f"bold {RICH_COLOURS.get(lv.colour, '')}"),
                                     f" {format_mb(lv.mb)}") for lv in levels]
         extra.append(Text.assemble("state: ", (host.state, "bold reverse")))
+        top = self._left_top_ticks(max(2, self.size.height - 4)) if self._left_top else None
+        if top is not None and any(v > top for v in free):
+            extra.append(Text(f"free above {format_mb(top)} drawn at the top", style="dim"))
         extra += [Text("axes: free, thresholds ◂", style="dim"), Text("▸ the rest", style="dim"),
-                  Text("x: simulated min", style="dim")]
+                  Text(f"x: simulated time ({'h:mm' if history.t and history.t[-1] >= 3600 else 'm:ss'})",
+                       style="dim")]
         self._set_data(list(history.t), HOST_SERIES, history.host, levels,
                        f"host memory, MB (state {host.state})", current, extra)
 
@@ -389,7 +460,7 @@ class VMChart(_HistoryChart):
                 None if vm is None else (vm.memory_mb, vm.reservation_mb, vm.limit_mb))
 
     def update_from(self, snapshot: Snapshot, history: History, selected: str | None,
-                    thresholds: Thresholds | None) -> None:
+                    thresholds: Thresholds | None, version: str | None = None) -> None:
         if selected is None:
             if self._inputs is not None or self._message != "no VM selected":
                 self._inputs = None
@@ -399,7 +470,7 @@ class VMChart(_HistoryChart):
                 self._version += 1
                 self.refresh()
             return
-        super().update_from(snapshot, history, selected, thresholds)
+        super().update_from(snapshot, history, selected, thresholds, version)
 
     def _take_data(self, snapshot, history, selected, thresholds) -> None:
         vm: VMMetrics | None = next((v for v in snapshot.vms if v.name == selected), None)
@@ -417,6 +488,8 @@ class VMChart(_HistoryChart):
                  for lv in levels]
         if vm.power != "on":
             extra.append(Text("powered off", style="bold"))
-        extra.append(Text("x: simulated min", style="dim"))
-        self._set_data(list(history.vm_t[selected]), VM_SERIES, series, levels,
+        ts = history.vm_t[selected]
+        extra.append(Text(f"x: simulated time ({'h:mm' if ts and ts[-1] >= 3600 else 'm:ss'})",
+                          style="dim"))
+        self._set_data(list(ts), VM_SERIES, series, levels,
                        f"{plain_name(vm.name)}, MB", current, extra)

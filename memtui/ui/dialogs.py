@@ -5,34 +5,44 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.segment import Segment
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, OptionList, SelectionList, Static
-from textual.widgets.option_list import Option
+from textual.strip import Strip
+from textual.widgets import Button, Checkbox, Input, OptionList, SelectionList, Static
+from textual.widgets.option_list import Option, OptionDoesNotExist
 from textual.widgets.selection_list import Selection
 
+from memtui.ui.buttons import FocusButton
 from memtui.ui.columns import COLUMN_LIST
 
 FORMS_CSS = Path(__file__).with_name("forms.tcss")
 
 class ConfirmScreen(ModalScreen[str | None]):
-    """Ask before something that cannot be undone. Dismisses with the chosen button's id, or None
-    when backed out; the safe choice has the focus."""
+    """Ask before doing something. Dismisses with the chosen button's id, or None when backed
+    out. The focused button (marked `▸...◂`) is what Enter presses: the last one unless
+    `default` names another."""
 
     CSS_PATH = FORMS_CSS  # read when the first dialog opens, not before the first frame
 
-    BINDINGS = [Binding("escape", "cancel", "Back", id="confirm.cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Back", id="confirm.cancel"),
+        Binding("left", "app.focus_previous", "Previous button", show=False, id="confirm.left"),
+        Binding("right", "app.focus_next", "Next button", show=False, id="confirm.right"),
+    ]
 
     def __init__(self, title: str | Text, message: str | Text,
-                 choices: list[tuple[str, str, str]] | None = None) -> None:
-        """`choices`: (id, label, variant) buttons, the last one focused; default yes / no."""
+                 choices: list[tuple[str, str, str]] | None = None, default: str | None = None) -> None:
+        """`choices`: (id, label, variant) buttons; default yes / no. `default`: the id of the
+        button that has the focus (Enter presses it); the last one when None."""
         super().__init__(classes="dialog-screen")
         self.title_text = title if isinstance(title, Text) else Text(title)
         self.message = message if isinstance(message, Text) else Text(message)
         self.choices = choices or [("yes", "Yes", "error"), ("no", "No", "default")]
+        self.default = default if default is not None else self.choices[-1][0]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm", classes="dialog"):
@@ -40,10 +50,12 @@ class ConfirmScreen(ModalScreen[str | None]):
             yield Static(self.message, id="confirm-message", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 for cid, label, variant in self.choices:
-                    yield Button(label, id=f"choice-{cid}", variant=variant)
+                    yield FocusButton(label, id=f"choice-{cid}", variant=variant)
+            yield Static(Text("Enter presses the ▸marked◂ button · Tab or ←→ moves · Esc backs out"),
+                         classes="dialog-keys", markup=False)
 
     def on_mount(self) -> None:
-        self.query_one(f"#choice-{self.choices[-1][0]}", Button).focus()
+        self.query_one(f"#choice-{self.default}", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -141,8 +153,10 @@ class SaveAsScreen(ModalScreen[Path | None]):
                              "cannot hold a path.")
             else:
                 help_text = f"A name without a folder is saved in {self.folder}"
+            help_text = help_text.rstrip(".") + ". Typing replaces the proposed name (End keeps it, to edit it)."
             yield Static(Text(help_text), markup=False, classes="dialog-help")
-            yield Input(self.default, id="saveas-path", select_on_focus=False,
+            # The whole proposal is selected: typing a name replaces it (End keeps it, to edit).
+            yield Input(self.default, id="saveas-path", select_on_focus=True,
                         placeholder="profile name" if self.restricted else "name or path")
             yield Static("", id="saveas-error", markup=False)
             yield Static(Text("Enter saves · Esc backs out"), classes="dialog-keys", markup=False)
@@ -180,6 +194,26 @@ class SaveAsScreen(ModalScreen[Path | None]):
         self.dismiss(None)
 
 
+class MarkedSelectionList(SelectionList[str]):
+    """A SelectionList whose box holds an X only when the item is chosen (Textual draws the X in
+    every box and tells them apart by colour alone, which NO_COLOR takes away)."""
+
+    def render_line(self, y: int) -> Strip:
+        strip = super().render_line(y)
+        try:
+            selection = self.get_option_at_index(int(self.scroll_offset.y) + y)
+        except OptionDoesNotExist:
+            return strip
+        if selection.value in self._selected:
+            return strip
+        segments = list(strip)
+        if len(segments) < 2 or segments[0].text != Checkbox.BUTTON_LEFT:
+            return strip
+        mark = segments[1]
+        segments[1] = Segment(" " * len(mark.text), mark.style, mark.control)
+        return Strip(segments, strip.cell_length)
+
+
 class ColumnsScreen(ModalScreen[list[str] | None]):
     """Choose the VM table's columns (esxtop's `f`): space toggles, Enter applies."""
 
@@ -202,12 +236,20 @@ class ColumnsScreen(ModalScreen[list[str] | None]):
             selections = [Selection(Text(f"{c.key:<9}") + Text(c.meaning, style="dim"), c.key,
                                     c.key in self.shown)
                           for c in COLUMN_LIST if c.key != "NAME"]
-            yield SelectionList[str](*selections, id="columns-list")
+            yield MarkedSelectionList(*selections, id="columns-list")
+            # The highlighted column's meaning in full (a row of the list cuts it short).
+            yield Static("", id="columns-meaning", classes="dialog-help", markup=False)
             yield Static(Text("Space toggles · Enter applies · d defaults · Esc backs out"),
                          classes="dialog-keys", markup=False)
 
     def on_mount(self) -> None:
         self.query_one(SelectionList).focus()
+
+    def on_selection_list_selection_highlighted(self, event: SelectionList.SelectionHighlighted) -> None:
+        key = event.selection.value
+        column = next((c for c in COLUMN_LIST if c.key == key), None)
+        if column is not None:
+            self.query_one("#columns-meaning", Static).update(Text(f"{column.key}: {column.meaning}"))
 
     def action_apply(self) -> None:
         chosen = set(self.query_one(SelectionList).selected)

@@ -17,11 +17,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
+from textual.style import Style
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from memtui import spec
 from memtui.config import VMConfig, Workload, format_duration, parse_duration
+from memtui.ui.buttons import FocusButton
 
 # --------------------------------------------------------------------------------------------
 # Parsing what people type
@@ -169,6 +172,36 @@ class FormSpec:
     preview: Callable[[dict[str, Any], Callable[[], None]], None] | None = None
 
 
+class OnOffCheckbox(Checkbox, inherit_bindings=False):
+    """A checkbox that reads "on" or "off" (and holds an X only when on): Textual's own draws
+    the same "X" either way and tells them apart by colour alone. Space toggles it; Enter is
+    left to the form, which applies."""
+
+    BINDINGS = [Binding("space", "toggle_button", "Toggle", show=False)]
+
+    def __init__(self, value: bool = False, **kw) -> None:
+        super().__init__(on_off(value), value, **kw)
+
+    @property
+    def _button(self) -> Content:
+        """As Textual draws it, with the X only when on."""
+        button_style = self.get_visual_style("toggle--button")
+        side_style = Style(foreground=button_style.background, background=self.background_colors[1])
+        return Content.assemble(
+            (self.BUTTON_LEFT, side_style),
+            (self.BUTTON_INNER if self.value else " " * len(self.BUTTON_INNER), button_style),
+            (self.BUTTON_RIGHT, side_style),
+        )
+
+    def watch_value(self) -> None:
+        super().watch_value()
+        self.label = on_off(self.value)
+
+
+def on_off(value: bool) -> str:
+    return "on " if value else "off"
+
+
 class FormScreen(ModalScreen[str | None]):
     """A modal form. Dismisses with a message (or "") once applied, None when backed out."""
 
@@ -178,8 +211,12 @@ class FormScreen(ModalScreen[str | None]):
         Binding("escape", "cancel", "Back", id="form.cancel"),
         Binding("ctrl+s", "apply", "Apply", id="form.apply"),
         Binding("ctrl+r,f5", "preview", "Preview", id="form.preview"),
-        Binding("down", "app.focus_next", "Next field", show=False, id="form.next"),
-        Binding("up", "app.focus_previous", "Previous field", show=False, id="form.previous"),
+        # Moving between fields is a priority binding: it takes effect before the next key is
+        # handed on, so keys typed fast across Tab land in the field they were meant for.
+        Binding("tab,down", "app.focus_next", "Next field", show=False, priority=True, id="form.next"),
+        Binding("shift+tab,up", "app.focus_previous", "Previous field", show=False, priority=True,
+                id="form.previous"),
+        Binding("enter", "apply", "Apply", show=False, id="form.enter"),  # on a checkbox too
     ]
 
     def __init__(self, form: FormSpec) -> None:
@@ -198,8 +235,8 @@ class FormScreen(ModalScreen[str | None]):
                     with Horizontal(classes="form-row", id=f"row-{f.key}"):
                         yield Label(f.label, classes="form-label")
                         if f.parse is None:
-                            yield Checkbox("yes", bool(f.text), id=f"f-{f.key}", disabled=f.disabled,
-                                           classes="form-check", compact=True)
+                            yield OnOffCheckbox(bool(f.text), id=f"f-{f.key}", disabled=f.disabled,
+                                                classes="form-check", compact=True)
                         else:
                             yield Input(str(f.text), id=f"f-{f.key}", disabled=f.disabled,
                                         placeholder=f.placeholder, classes="form-input",
@@ -210,12 +247,12 @@ class FormScreen(ModalScreen[str | None]):
             with Horizontal(id="form-buttons"):
                 keys = "Enter applies · ↑↓ Tab move · Esc backs out"
                 if self.form.preview is not None:
-                    keys = "Enter applies · ctrl+r previews · Esc backs out"
+                    keys = "Enter applies · ctrl+r preview · Esc back"
                 yield Static(Text(keys), id="form-keys", markup=False)
                 if self.form.preview is not None:
-                    yield Button("Preview", id="form-preview", compact=True)
-                yield Button(self.form.apply_label, id="form-apply", variant="primary", compact=True)
-                yield Button("Cancel", id="form-cancel", compact=True)
+                    yield FocusButton("Preview", id="form-preview", compact=True)
+                yield FocusButton(self.form.apply_label, id="form-apply", variant="primary", compact=True)
+                yield FocusButton("Cancel", id="form-cancel", compact=True)
 
     def on_mount(self) -> None:
         for f in self.form.fields:

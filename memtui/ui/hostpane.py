@@ -21,10 +21,23 @@ STATE_STYLES = {
 }
 
 
-def header_lines(h: HostMetrics) -> list[Text]:
+BAR_MIN_W = 30  # beside the header lines (wide layout), the host bar keeps at least this
+
+
+def header_lines(h: HostMetrics, room: int | None = None) -> list[Text]:
     """The six esxtop memory header lines, whole MB as esxtop shows them. Numbers are as wide
-    as the host's total memory, so the lines stay aligned and as short as they can be."""
-    w = max(5, len(f"{h.memory_mb:.0f}"))
+    as the host's total memory, so the lines stay aligned and as short as they can be. When a
+    line would not fit in `room` columns, the numbers lose their padding, and then the state
+    line its word "state", so that nothing is cut (a 1 TB host at 80 columns)."""
+    lines = _header_lines(h, max(5, len(f"{h.memory_mb:.0f}")), True)
+    if room is not None and max(len(line) for line in lines) > room:
+        lines = _header_lines(h, 0, True)
+        if max(len(line) for line in lines) > room:
+            lines = _header_lines(h, 0, False)
+    return lines
+
+
+def _header_lines(h: HostMetrics, w: int, state_word: bool) -> list[Text]:
 
     def n(x: float) -> str:
         return f" {x:{w}.0f}"
@@ -36,7 +49,8 @@ def header_lines(h: HostMetrics) -> list[Text]:
     state.append(f"VMKMEM/MB:{n(h.managed_mb)} managed:{n(h.min_free_mb)} minfree,"
                  f"{n(h.reserved_mb)} rsvd,{n(h.unreserved_mb)} ursvd, ")
     state.append(h.state, STATE_STYLES.get(h.state, "bold"))
-    state.append(" state")
+    if state_word:
+        state.append(" state")
     return [
         Text(f"PMEM  /MB:{n(h.memory_mb)} total:{n(h.system_mb)}     vmk,{n(h.other_mb)} other,"
              f"{n(h.free_mb)} free"),
@@ -57,11 +71,35 @@ class HostHeader(Static):
     def __init__(self, **kw) -> None:
         super().__init__("", markup=False, **kw)
         self._shown: tuple[str, ...] = ()
+        self._width = 0
+        self._host: HostMetrics | None = None
 
     def update_from(self, snapshot: Snapshot, history=None, selected: str | None = None) -> None:
-        lines = header_lines(snapshot.host)
+        self._host = snapshot.host
+        self._draw()
+
+    def refit(self) -> None:
+        """The terminal changed size: fit the lines to it."""
+        self._draw()
+
+    def _room(self) -> int | None:
+        try:
+            screen = self.screen
+        except Exception:  # not on a screen yet
+            return None
+        width = screen.size.width - 1  # the left padding
+        return width - BAR_MIN_W if screen.has_class("-wide") else width
+
+    def _draw(self) -> None:
+        if self._host is None:
+            return
+        lines = header_lines(self._host, self._room())
         key = tuple(line.plain for line in lines)
         if key == self._shown:
             return
-        self._shown = key
-        self.update(Text("\n").join(lines), layout=False)  # always six lines of fixed width
+        width = max(line.cell_len for line in lines)
+        # Six lines whose width changes only with the state word or the terminal: a new layout
+        # only then (beside the bar, the header's width is its text's).
+        relayout = width != self._width
+        self._shown, self._width = key, width
+        self.update(Text("\n").join(lines), layout=relayout)

@@ -22,6 +22,7 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from memtui.config import format_clock
+from memtui.ui.buttons import FocusButton
 from memtui.ui.vmdetail import _Sheet
 
 if TYPE_CHECKING:
@@ -111,6 +112,24 @@ def result_text(result: LabResult, progress: LabProgress | None) -> Text:
     return out
 
 
+ANSWER_CHARACTERS = frozenset("0123456789.,_+-%")
+
+
+class AnswerInput(Input):
+    """The field for a question's answer, a number. It takes only what a number is written
+    with; other keys (space, h, e, p, q, ?) go on to the screen's bindings, so that space still
+    runs the clock and h still gives a hint while the field has the focus."""
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        return character is not None and character in ANSWER_CHARACTERS
+
+    async def _on_key(self, event) -> None:
+        if event.is_printable and event.character not in ANSWER_CHARACTERS:
+            event.prevent_default()  # not typed here: it goes on up to the screen's bindings
+        elif event.is_printable:
+            self.call_after_refresh(self.scroll_visible, animate=False)  # what is typed is seen
+
+
 class LabPane(VerticalScroll):
     """The lab pane (tab 7)."""
 
@@ -151,8 +170,8 @@ class LabPane(VerticalScroll):
         yield Vertical(id="lab-questions")
         yield _Sheet(id="lab-hints")
         with Horizontal(id="lab-buttons"):
-            yield Button("Hint (h)", id="lab-hint", compact=True)
-            yield Button("End lab", id="lab-end", variant="error", compact=True)
+            yield FocusButton("Hint (h)", id="lab-hint", compact=True)
+            yield FocusButton("End lab", id="lab-end", variant="error", compact=True)
         yield _Sheet(id="lab-none")
         yield OptionList(id="lab-list")
 
@@ -196,8 +215,8 @@ class LabPane(VerticalScroll):
                        markup=False),
                 Horizontal(
                     Label("Answer", classes="lab-answer-label"),
-                    Input(placeholder="a number, e.g. 280.53", id=f"answer-{s.id}",
-                          classes="lab-answer", compact=True, select_on_focus=True),
+                    AnswerInput(placeholder="a number, e.g. 280.53", id=f"answer-{s.id}",
+                                classes="lab-answer", compact=True, select_on_focus=True),
                     classes="lab-answer-row"),
                 Static("", id=f"answer-note-{s.id}", classes="lab-answer-note", markup=False),
                 classes="lab-qbox", id=f"qbox-{s.id}"))
@@ -214,6 +233,17 @@ class LabPane(VerticalScroll):
             await box.mount_all(rows)
         if self.lab_session is not None:
             self.update_from(bool(getattr(self.app.session, "running", False)))
+        if self.has_focus:  # the pane was given the focus before its questions were there
+            self.take_focus()
+
+    def first_open_answer(self) -> Input | None:
+        return next((f for f in self.query(".lab-answer") if not f.disabled), None)
+
+    def take_focus(self) -> None:
+        """Focus the first open question's answer field (typed digits are the answer, not view
+        keys), or the pane itself (PgUp / PgDn scroll it); the briefing stays in view."""
+        field = self.first_open_answer()
+        (field or self).focus(scroll_visible=False)
 
     def set_progress(self, progress: LabProgress | None) -> None:
         self.progress = progress

@@ -20,6 +20,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 from textual.worker import Worker, WorkerState
 
+from memtui.ui.buttons import FocusButton
+
 FORMS_CSS = Path(__file__).with_name("forms.tcss")
 
 if TYPE_CHECKING:
@@ -132,8 +134,8 @@ class PreviewScreen(ModalScreen[bool]):
             with Horizontal(id="preview-buttons"):
                 yield Static(Text("a: all VMs / changed only · Esc back"), id="preview-keys",
                              markup=False)
-                yield Button("Back", id="preview-back", compact=True)
-                yield Button(self.apply_label, id="preview-apply", variant="primary",
+                yield FocusButton("Back", id="preview-back", compact=True)
+                yield FocusButton(self.apply_label, id="preview-apply", variant="primary",
                              disabled=True, compact=True)
 
     def on_mount(self) -> None:

@@ -67,6 +67,31 @@ def _text(s: str) -> Text:
     return Text(s)
 
 
+CHART_MIN_ROWS = 16  # a chart below this many rows is not worth reading
+CHART_MIN_COLS = 80
+
+
+class ChartsBox(Vertical):
+    """The charts pane: the host chart (free memory against its thresholds) always; the
+    selected VM's chart below it where both have CHART_MIN_ROWS, or beside it where the pane
+    is wide enough, else not at all (the VM pane, 1, has the VM's history)."""
+
+    def on_resize(self, event: Resize) -> None:
+        width, height = event.size
+        stacked = height >= 2 * CHART_MIN_ROWS
+        beside = not stacked and width >= 2 * CHART_MIN_COLS
+        self.set_class(beside, "-beside")
+        vm_chart = self.query_one("#vm-chart")
+        was = vm_chart.display
+        vm_chart.display = stacked or beside
+        if vm_chart.display and not was:
+            self.call_later(self._show_vm_chart)
+
+    def _show_vm_chart(self) -> None:
+        if isinstance(self.screen, MainScreen):
+            self.screen._update_side(force=True)
+
+
 class MainScreen(Screen):
     """memtui's one screen; everything else is a modal above it."""
 
@@ -103,6 +128,8 @@ class MainScreen(Screen):
         Binding("6", "view('why')", "Why", show=False, id="view.why"),
         Binding("7", "view('lab')", "Lab", show=False, id="view.lab"),
         Binding("h", "lab_hint", "Hint", id="lab.hint"),  # in the footer while a lab runs
+        # Outside a lab, h is help (as in esxtop); the binding above gives way to this one.
+        Binding("h", "app.help", "Help", show=False, id="app.help_h"),
         Binding("escape", "back", "Back", show=False, id="ui.back"),
         Binding("ctrl+s", "save", "Save", show=False, id="profile.save"),
         Binding("W", "save_as", "Write", show=False, id="profile.write"),
@@ -152,6 +179,8 @@ class MainScreen(Screen):
         yield Footer(id="footer", compact=True)
 
     def on_mount(self) -> None:
+        if self.app.readonly:
+            self._hide_editing_keys()
         if self.app.opening_lab:
             self._view = "lab"
         empty = self.query_one("#vm-empty", Static)
@@ -192,7 +221,7 @@ class MainScreen(Screen):
         memmap = optional.widget("memmap", "MemoryMap")
         contents = {
             "vm": [VMDetail(id="vm-detail")],
-            "charts": [Vertical(
+            "charts": [ChartsBox(
                 host_chart(id="host-chart") if host_chart else optional.Placeholder(
                     "host chart (memtui/ui/charts.py)", id="host-chart"),
                 vm_chart(id="vm-chart") if vm_chart else optional.Placeholder(
@@ -201,7 +230,8 @@ class MainScreen(Screen):
             "map": [memmap(id="memory-map") if memmap else optional.Placeholder(
                 "memory map, Figure 3-1 (memtui/ui/memmap.py)", id="memory-map")],
             "log": [EventLog(id="event-log")],
-            "advanced": [AdvancedTable(id="advanced")],
+            "advanced": [AdvancedTable(id="advanced"),
+                         Static("", id="advanced-meaning", markup=False)],
             "why": [WhyPane(id="why")],
             "lab": [LabPane(id="lab-pane")],
         }
@@ -218,6 +248,12 @@ class MainScreen(Screen):
         except (NoMatches, MountError):  # the app is closing
             return
         self._side_ready = True
+        # The tab bar is not a stop of Tab: the view keys (1-7) pick the tab, and Tab goes from
+        # the VM list straight into the pane shown.
+        from textual.widgets import Tabs
+
+        for bar in tabs.query(Tabs):
+            bar.can_focus = False
         log = self.query_one("#event-log")
         log.add_events(self._pending_events)
         self._pending_events = []
@@ -229,7 +265,11 @@ class MainScreen(Screen):
             if self.side_visible:
                 self._update_side(force=True)
         if self._focus_after_fill is not None:
-            self.query_one(self._focus_after_fill).focus()
+            target = self.query_one(self._focus_after_fill)
+            if self._focus_after_fill == "#lab-pane":
+                target.take_focus()
+            else:
+                target.focus()
             self._focus_after_fill = None
         self.app.settle_memory()
 
@@ -258,6 +298,7 @@ class MainScreen(Screen):
         self.set_class(height < SHORT_BELOW_H, "-short")
         if not folded:
             self._set_side_open(False)
+        self.query_one(HostHeader).refit()
 
     def _set_side_open(self, open_: bool) -> None:
         self._side_open = open_
@@ -349,8 +390,12 @@ class MainScreen(Screen):
             now = time.monotonic()
             if force or now - self._last_chart_t >= CHART_INTERVAL_S:
                 self._last_chart_t = now
-                self.query_one("#host-chart").update_from(snap, history, selected, host.thresholds)
-                self.query_one("#vm-chart").update_from(snap, history, selected, host.thresholds)
+                version = host.config.esx_version
+                self.query_one("#host-chart").update_from(snap, history, selected, host.thresholds,
+                                                          version)
+                if self.query_one("#vm-chart").display:
+                    self.query_one("#vm-chart").update_from(snap, history, selected, host.thresholds,
+                                                            version)
         elif view == "map":
             families = {vm.name: vm.content_family for vm in host.vms}
             self.query_one("#memory-map").update_from(snap, history, selected, host.thresholds,
@@ -377,6 +422,7 @@ class MainScreen(Screen):
     def on_tabbed_content_tab_activated(self, event) -> None:
         if event.tabbed_content.id == "side":
             self._view = str(event.pane.id).removeprefix("tab-")
+            self.set_class(self._view == "charts", "-charts")
             self._update_side(force=True)
 
     @on(VMTable.SortChanged)
@@ -393,6 +439,16 @@ class MainScreen(Screen):
             bar.display = bool(event.text)
             self.table.focus()
 
+    def on_advanced_table_highlighted(self, event) -> None:
+        """The setting under the cursor, in full under the table (its row is cut at 80
+        columns)."""
+        s = spec.ADVANCED_SETTINGS[event.name]
+        version = self.app.session.host.config.esx_version if self.app.session else None
+        there = version is None or spec.version_at_least(version, s.since)
+        words = f"{event.name}: {s.meaning}. Default {s.default}, range {s.minimum} to {s.maximum}"
+        words += "." if there else f"; from ESX {s.since} on (this host runs {version})."
+        self.query_one("#advanced-meaning", Static).update(Text(words))
+
     def on_advanced_table_edit(self, event) -> None:
         """Enter, e or d in the advanced settings pane (AdvancedTable.Edit)."""
         if event.reset:
@@ -404,14 +460,24 @@ class MainScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         session = self.app.session
-        if action == "lab_hint":  # in the footer only while a lab runs that has hints left
-            return (session is not None and session.lab_running
-                    and session.lab.hints_used < len(session.lab.lab.hints))
+        if action == "lab_hint":  # only while a lab runs; otherwise h is help
+            return session is not None and session.lab_running
         if session is None:  # still loading: only moving between views
             return True if action in self.BEFORE_LOAD_ACTIONS else None
-        if action in self.EDITING_ACTIONS and session.readonly:
-            return None  # shown disabled in the footer; the key tells why
+        # Read-only: the editing keys are out of the footer (_hide_editing_keys) and say why
+        # when pressed (_writable).
         return True
+
+    def _hide_editing_keys(self) -> None:
+        """Read-only mode: take the editing keys out of the footer (they still answer, saying
+        that nothing can be changed)."""
+        import dataclasses
+
+        table = self._bindings.key_to_bindings
+        for key, bindings in table.items():
+            table[key] = [dataclasses.replace(b, show=False) if b.action in self.EDITING_ACTIONS else b
+                          for b in bindings]
+        self.refresh_bindings()
 
     def _lab_allows(self, what: str) -> bool:
         """False (and says why) when the running lab does not let the learner do `what`."""
@@ -424,8 +490,9 @@ class MainScreen(Screen):
 
     def _writable(self) -> bool:
         if self.app.session.readonly:
-            self.app.notify("Read-only (--readonly): nothing can be changed or saved.",
-                            severity="warning", markup=False)
+            self.app.notify("Read-only (memtui --readonly): VMs, settings and the profile cannot be "
+                            "changed or saved here; the clock, views and sorting still work.",
+                            title="Read-only", severity="warning", markup=False)
             return False
         return True
 
@@ -445,6 +512,9 @@ class MainScreen(Screen):
         self.app.set_running(not self.app.session.running)
 
     def action_step(self, seconds: int = 1) -> None:
+        """`.`: one simulated second from what the screen shows (the clock pauses first)."""
+        if self.app.session.running:
+            self.app.set_running(False)
         self.app.step(seconds)
 
     def set_speed(self, speed_x: float) -> None:
@@ -546,19 +616,43 @@ class MainScreen(Screen):
 
     def show_view(self, view: str) -> None:
         self._view = view
+        self.set_class(view == "charts", "-charts")
         if self._side_ready:
             self.query_one("#side").active = f"tab-{view}"
         if self._folded:
             self._set_side_open(True)
         self._update_side(force=True)
+        if not self._folded:
+            # Side by side: the VM list keeps the keys (j, k, e, p...); Tab moves to the pane.
+            if self.focused is None or self._in_side(self.focused):
+                self.table.focus()
+            return
+        # Folded: the pane is all there is to see, so it takes the focus.
         pane = {"log": "#event-log", "advanced": "#advanced", "why": "#why",
                 "lab": "#lab-pane"}.get(view)
         if pane is not None and not self._side_ready:
             self._focus_after_fill = pane
+        elif pane == "#lab-pane":
+            self.query_one(pane).take_focus()
         elif pane is not None:
-            self.query_one(pane).focus()
-        elif self._folded:
+            self.query_one(pane).focus(scroll_visible=False)
+        else:
             self.query_one(f"#tab-{view}").focus()
+
+    def on_descendant_focus(self, event) -> None:
+        """The pane that has the focus shows it on its tab (app.tcss: #side.-has-focus)."""
+        try:
+            side = self.query_one("#side")
+        except NoMatches:
+            return
+        side.set_class(self._in_side(event.widget), "-has-focus")
+
+    def _in_side(self, widget) -> bool:
+        try:
+            side = self.query_one("#side")
+        except NoMatches:
+            return False
+        return widget is side or side in widget.ancestors
 
     def action_back(self) -> None:
         if self._folded and self._side_open:
@@ -612,7 +706,7 @@ class MainScreen(Screen):
         self.app.push_screen(ConfirmScreen(
             Text(f"Power on {name}?"), Text(words),
             [("preview", "Preview", "default"), ("cancel", "Cancel", "default"),
-             ("on", "Power on", "primary")]), done)
+             ("on", "Power on", "primary")], default="on"), done)
 
     def _power_on_now(self, name: str) -> None:
         if not self._writable():
@@ -642,7 +736,7 @@ class MainScreen(Screen):
             Text(f"Power off {name}?"),
             Text(f"{name} stops at once, as if its power were cut: its guest memory is gone, its "
                  "reservation and overhead are released."),
-            [("off", "Power off", "error"), ("cancel", "Cancel", "default")]), done)
+            [("cancel", "Cancel", "default"), ("off", "Power off", "error")], default="off"), done)
 
     def preview_change(self, change: dict, apply, label: str = "Apply") -> None:
         """What-if: run a copy of the host ahead with and without `change`; `apply()` when the
@@ -906,7 +1000,9 @@ class MainScreen(Screen):
                 then()
 
         default = session.default_save_path()
-        shown = default.name if session.restricted else str(default)
+        # A bare name goes to the user's profile folder: propose just the name there.
+        in_folder = default.parent == paths.user_profiles_dir()
+        shown = default.name if session.restricted or in_folder else str(default)
         self.app.push_screen(SaveAsScreen(shown, paths.user_profiles_dir(), save,
                                           restricted=session.restricted), done)
 

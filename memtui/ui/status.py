@@ -56,6 +56,7 @@ class StatusLine(Static):
         super().__init__("", markup=False, **kw)
         self._left: list[tuple[str, str]] = []  # (text, style) pieces
         self._overcommit: tuple[float, float, float] | None = None  # esxtop's MEM overcommit avg
+        self._short: list[tuple[str, str]] = []  # the same in fewer words
         self._self_usage = ""
         self._shown: tuple | None = None
 
@@ -63,12 +64,15 @@ class StatusLine(Static):
                     file: FileInfo) -> None:
         from memtui.config import format_clock
 
+        keeps = ""
+        if clock.running and clock.behind and clock.achieved_x < clock.speed_x * 0.9:
+            keeps = speed_text(max(1, round(clock.achieved_x)))
         if clock.running:
-            run = f"▶ running {speed_text(clock.speed_x)}"
-            if clock.behind and clock.achieved_x < clock.speed_x * 0.9:
-                run += f" (model keeps {speed_text(max(1, round(clock.achieved_x)))})"
+            run = f"▶ running {speed_text(clock.speed_x)}" + (f" (model keeps {keeps})" if keeps else "")
+            short_run = f"▶ {speed_text(clock.speed_x)}" + (f" ({keeps})" if keeps else "")
         else:
             run = f"⏸ paused {speed_text(clock.speed_x)}"
+            short_run = f"⏸ {speed_text(clock.speed_x)}"
         state = snapshot.host.state
         flags = []
         if file.readonly:
@@ -85,12 +89,21 @@ class StatusLine(Static):
         ]
         h = snapshot.host
         self._overcommit = (h.overcommit_avg_1m, h.overcommit_avg_5m, h.overcommit_avg_15m)
+        # The same with fewer words, for a narrow terminal: nothing of it is cut.
+        self._short = [
+            (f" {host_name}", "bold"), (f" {version} ", ""),
+            (format_clock(snapshot.t), "bold"), (" ", ""),
+            (short_run, "$text-success" if clock.running else "$text-warning"), (" ", ""),
+            (f" {state.upper()} ", STATE_STYLES.get(state, "bold reverse")), (" ", ""),
+            (" ".join([name, *flags]), "$text-muted"),
+        ]
         self._redraw()
 
     def show_loading(self, what: str) -> None:
         """Before the model is there: say what is being loaded."""
         self._left = [(" memtui", "bold"), (f"  {what}", "$text-muted")]
         self._overcommit = None
+        self._short = self._left
         self._redraw()
 
     def update_self(self, rss_mb: float | None, cpu_pct: float | None) -> None:
@@ -114,6 +127,8 @@ class StatusLine(Static):
         self._shown = key
         width = self.size.width
         left = Content.assemble(*self._left, (self.overcommit_text(width), ""))
+        if left.cell_length > width and self._short:
+            left = Content.assemble(*self._short)
         right = self._self_usage
         gap = width - left.cell_length - len(right)
         if right and gap >= 1:

@@ -253,12 +253,36 @@ class VMTable(ScrollView, can_focus=True):
     def _viewport(self, strip: Strip, width: int) -> Strip:
         """The fixed NAME column, then the rest scrolled sideways."""
         fixed = self._fixed_w
-        scroll_x = int(self.scroll_offset.x)
         if fixed >= width:
             return strip.crop(0, width)
         left = strip.crop(0, fixed)
-        right = strip.crop(fixed + scroll_x, fixed + scroll_x + width - fixed)
+        # Only whole columns, as esxtop shows them: a column that does not fit is left out, not
+        # cut (its header would read "M" for MCTLTGT).
+        start = fixed + self._scroll_start()
+        end = start + width - fixed
+        edge = start
+        for b in self._boundaries():
+            if fixed + b > end:
+                break
+            edge = fixed + b
+        if edge > start:
+            end = edge
+        right = strip.crop(start, end)
         return Strip.join([left, right])
+
+    def _boundaries(self) -> list[int]:
+        """Where each column after NAME ends, from the end of NAME."""
+        out, edge = [], 0
+        for w in self._widths[1:]:
+            edge += w + 2 * PAD
+            out.append(edge)
+        return out
+
+    def _scroll_start(self) -> int:
+        """The first column shown after NAME starts here (from the end of NAME): the first
+        column boundary at or after the sideways scroll, so no column is cut on the left."""
+        scroll_x = int(self.scroll_offset.x)
+        return next((b for b in [0, *self._boundaries()] if b >= scroll_x), scroll_x)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -324,7 +348,11 @@ class VMTable(ScrollView, can_focus=True):
         self._move_to(len(self._order) - 1)
 
     def action_sideways(self, step: int) -> None:
-        self.scroll_to(x=max(0, self.scroll_offset.x + step * 8), animate=False)
+        here = self._scroll_start()  # a column at a time
+        stops = [0, *self._boundaries()[:-1]]
+        later = [b for b in stops if b > here] if step > 0 else [b for b in stops if b < here]
+        if later:
+            self.scroll_to(x=later[0] if step > 0 else later[-1], animate=False)
 
     def action_choose(self) -> None:
         name = self.selected_name
@@ -347,7 +375,7 @@ class VMTable(ScrollView, can_focus=True):
 
     def _column_at(self, x: int) -> str | None:
         fixed = self._fixed_w
-        pos = x if x < fixed else x + int(self.scroll_offset.x)
+        pos = x if x < fixed else x + self._scroll_start()
         edge = 0
         for key, width in zip(self.column_keys, self._widths, strict=True):
             edge += width + 2 * PAD

@@ -481,6 +481,9 @@ async def test_advanced_settings_pane_and_edit():
         text = screen_text(app)
         assert "Mem.IdleTax" in text and "idle memory tax rate" in text and "0-99" in text
         table = app.main.query_one(AdvancedTable)
+        assert app.focused is app.main.table  # beside the VM list, the list keeps the keys
+        await pilot.press("tab")  # Tab goes into the pane
+        await settle(pilot)
         assert app.focused is table
         await pilot.press("enter")  # first row: Mem.IdleTax
         await settle(pilot)
@@ -843,6 +846,10 @@ async def test_new_profile_from_this_machine():
 async def test_status_shows_memtuis_own_memory_and_cpu():
     app = make_app(self_usage=True)
     async with app.run_test(size=WIDE) as pilot:
+        for _ in range(60):  # the first reading comes once the first frame is up
+            await pilot.pause(0.05)
+            if "%cpu" in screen_text(app) and app.main._side_ready:  # not closing mid-mount
+                break
         await settle(pilot)
         assert "memtui " in screen_text(app) and "%cpu" in screen_text(app)
 
@@ -881,7 +888,9 @@ async def test_escape_backs_out_everywhere():
                 await pilot.press("escape")
                 await settle(pilot)
             assert isinstance(app.screen, MainScreen), key
-        await pilot.press("4")
+        await pilot.press("4", "tab")
+        await settle(pilot)
+        assert app.focused is not app.main.query_one(VMTable)
         await pilot.press("escape")
         await settle(pilot)
         assert app.focused is app.main.query_one(VMTable)

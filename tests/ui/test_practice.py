@@ -79,7 +79,14 @@ async def test_lab_pane_shows_briefing_rules_and_objectives_at_80x24():
         assert "lab limit-balloon 20:00 left" in text  # in the status line too
         assert "Briefing" in text and "The web team says web01 is slow" in text
         pane = app.main.query_one(LabPane)
-        assert pane.has_focus  # PgUp / PgDn scroll it
+        # The focus is in the question's answer field (typed digits are the answer), and the
+        # briefing stays in view; PgUp / PgDn still scroll the pane.
+        assert pane.has_focus_within and app.focused.id == "answer-balloon-size"
+        assert "Briefing" in screen_text(app)
+        await pilot.press("pagedown")
+        await settle(pilot)
+        assert pane.scroll_y > 0
+        pane.scroll_home(animate=False)
         pane.scroll_to_widget(pane.query_one("#lab-rules"), animate=False, top=True)
         await settle(pilot)
         text = " ".join(screen_text(app).split())
@@ -383,8 +390,9 @@ async def test_whatif_power_on_and_advanced_settings_and_a_refusal(short_preview
         await settle(pilot)
         assert vm_config(app, "huge").power == "off"
         # An advanced setting.
-        await pilot.press("5")
+        await pilot.press("5", "tab")  # the view, then the focus into it (j, k stay the list's)
         await settle(pilot, 3)
+        assert app.focused is app.main.query_one("#advanced")
         app.main.query_one("#advanced").move_cursor(row=0)
         await pilot.press("enter")
         await settle(pilot)
