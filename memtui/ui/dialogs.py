@@ -214,6 +214,18 @@ class MarkedSelectionList(SelectionList[str]):
         return Strip(segments, strip.cell_length)
 
 
+def column_order(shown: list[str], chosen: set[str]) -> list[str]:
+    """The VM table's columns after the `f` chooser: in esxtop's order while the shown ones are
+    in it; after an `o` reorder, the user's order kept and newly chosen columns added at the
+    end."""
+    canonical = [c.key for c in COLUMN_LIST]
+    kept = [k for k in shown if k in chosen and k != "NAME"]
+    in_canonical = [k for k in canonical if k in kept]
+    if kept == in_canonical:
+        return ["NAME", *(k for k in canonical if k in chosen and k != "NAME")]
+    return ["NAME", *kept, *(k for k in canonical if k in chosen and k not in kept and k != "NAME")]
+
+
 class ColumnsScreen(ModalScreen[list[str] | None]):
     """Choose the VM table's columns (esxtop's `f`): space toggles, Enter applies."""
 
@@ -253,7 +265,7 @@ class ColumnsScreen(ModalScreen[list[str] | None]):
 
     def action_apply(self) -> None:
         chosen = set(self.query_one(SelectionList).selected)
-        self.dismiss(["NAME", *(c.key for c in COLUMN_LIST if c.key in chosen)])
+        self.dismiss(column_order(self.shown, chosen))
 
     def action_defaults(self) -> None:
         sl = self.query_one(SelectionList)

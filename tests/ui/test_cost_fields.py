@@ -195,3 +195,15 @@ async def test_whatif_preview_shows_the_throughput_over_the_projection(monkeypat
         assert "thrpt mean %" in text and "thrpt low %" in text
         rows = {(r.who, r.figure): r for r in app.screen.result.rows()}
         assert rows[("vm1", "throughput_mean_pct")].after is not None
+
+
+def test_column_chooser_keeps_an_o_reorder_and_adds_new_columns_after_it():
+    from memtui.ui.columns import COLUMN_LIST
+    from memtui.ui.dialogs import column_order
+
+    canonical = [c.key for c in COLUMN_LIST]
+    a, b, c, d = canonical[1:5]
+    # in esxtop's order: a newly chosen column takes its own place
+    assert column_order(["NAME", a, c], {a, b, c}) == ["NAME", a, b, c]
+    # after a reorder (c before a): the order stays, the new column comes last, a dropped one goes
+    assert column_order(["NAME", c, a, d], {a, b, c}) == ["NAME", c, a, b]
