@@ -5,6 +5,7 @@
     memtui check PROFILE
     memtui lab list | start NAME | check NAME --actions FILE
     memtui bench [--quick]
+    memtui paper [NAME ...] [--list]
 
 Subcommands other than the UI import no UI toolkit.
 """
@@ -17,7 +18,7 @@ import sys
 
 from memtui import __version__
 
-SUBCOMMANDS = ("run", "check", "lab", "bench")
+SUBCOMMANDS = ("run", "check", "lab", "bench", "paper")
 
 
 def _duration(text: str) -> int:
@@ -41,7 +42,7 @@ def _ui_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="memtui",
         description="Administer a simulated VMware ESX host's memory in the terminal.",
-        epilog="Other commands: memtui run | check | lab | bench (memtui COMMAND --help).",
+        epilog="Other commands: memtui run | check | lab | bench | paper (memtui COMMAND --help).",
     )
     p.add_argument("profile", nargs="?",
                    help="host profile (TOML); default: the bundled default profile; with "
@@ -143,6 +144,12 @@ def cmd_bench(argv: list[str]) -> int:
     return bench_main(argv)
 
 
+def cmd_paper(argv: list[str]) -> int:
+    from memtui.paper import main as paper_main
+
+    return paper_main(argv)
+
+
 def cmd_ui(argv: list[str]) -> int:
     args = _ui_parser().parse_args(argv)
     profile = args.profile
@@ -170,7 +177,7 @@ def cmd_ui(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"run": cmd_run, "check": cmd_check, "lab": cmd_lab, "bench": cmd_bench}
+    commands = {"run": cmd_run, "check": cmd_check, "lab": cmd_lab, "bench": cmd_bench, "paper": cmd_paper}
     try:
         if argv and argv[0] in commands:
             return commands[argv[0]](argv[1:])

@@ -83,6 +83,7 @@ class VMMetrics:
     unzip_rate_mb_s: float = 0.0  # UNZIP/s
     guest_paging_mb: float = 0.0  # working set the guest had to page out because of the balloon
     booting: bool = False
+    zip_target_mb: float = 0.0  # compression goal: MCTLTGT + this + SWTGT = the reclamation goal
 
     def as_dict(self) -> dict:
         return asdict(self)
