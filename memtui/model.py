@@ -140,6 +140,7 @@ class Host:
         self.d_lambda = 0.0
         self.revision = 0  # bumps on every change of settings, for observers
         self._inflated = np.zeros(0)  # balloon growth in the current step, per VM
+        self._wanted_now = np.zeros(0)  # what each VM wants, this step
         self._thresholds_key = None
         self._groups_key = None
         self._groups = None
@@ -387,15 +388,17 @@ class Host:
         else:
             # Rise only once free memory has stayed clearly above the higher threshold (by the
             # margin) for the dwell time without falling: a host still losing memory stays down.
-            margin = spec.STATE_RISE_MARGIN * self.thresholds.min_free_mb
+            min_free = self.thresholds.min_free_mb
+            margin = spec.STATE_RISE_MARGIN * min_free
             up = cur
             while up > 0 and free >= floors[up - 1][1] + margin:
                 up -= 1
             # Nor while VMs above their targets still take memory (a boot, a growing working
             # set): the disturbance that pushed the state down is not over.
-            tol = spec.STATE_RISE_STEADY * self.thresholds.min_free_mb
-            falling = ((free < self._last_free - tol and free < self.free_target_mb)
-                       or self._growth_beyond_mb > tol)
+            tol = spec.STATE_RISE_STEADY * min_free
+            falling = up < cur and ((free < self._last_free - tol
+                                     and free < min_free * (1.0 + spec.FREE_TARGET_MARGIN))
+                                    or self._growth_beyond_mb > tol)
             if up == cur:
                 self._rise_since = None
             elif self._rise_since is None or falling:
@@ -956,33 +959,41 @@ class Host:
 
     def _take_private(self, x: np.ndarray) -> np.ndarray:
         """Remove up to x MB of each VM's private resident pages, chosen at random; returns
-        what was taken. Shared pages are not taken: freeing one frees nothing."""
-        if not (x > 0).any():
-            return np.zeros(len(x))
-        shared_c = np.zeros_like(self.res)
-        shared_c[:, Z] = self.shr[:, Z]
-        shared_c[:, F] = np.minimum(self.shared_fam, self.shr[:, F])
-        shared_c[:, D] = self.shr[:, D]
-        priv_c = np.maximum(0.0, self.res - shared_c)
+        what was taken. Shared pages are not taken: freeing one frees nothing. Works on the
+        VMs that give pages only (most steps touch few)."""
+        out = np.zeros(len(x))
+        idx = np.nonzero(x > 0)[0]
+        if len(idx) == 0:
+            return out
+        res, shr, hsh = self.res[idx], self.shr[idx], self.hsh[idx]
+        shared_c = np.zeros_like(res)
+        shared_c[:, Z] = shr[:, Z]
+        shared_c[:, F] = np.minimum(self.shared_fam[idx], shr[:, F])
+        shared_c[:, D] = shr[:, D]
+        priv_c = np.maximum(0.0, res - shared_c)
         priv = priv_c.sum(axis=1)
-        x = np.minimum(x, priv)
-        frac = _div(x, priv)
+        xi = np.minimum(x[idx], priv)
+        frac = _div(xi, priv)
         taken_c = priv_c * frac[:, None]
         # Within each kind: unscanned, hashed (large pages), shareable but unmatched (family).
-        unmatched_f = self.shr[:, F] - shared_c[:, F]
-        hsh_take = self.hsh * frac[:, None]
+        unmatched_f = shr[:, F] - shared_c[:, F]
+        hsh_take = hsh * frac[:, None]
         unm_take = unmatched_f * frac
-        uns_total = self._unscanned_total()
-        large_unscanned = np.maximum(0.0, self.large - self.hsh.sum(axis=1))
+        uns_total = np.maximum(0.0, res[:, :3] - shr - hsh).sum(axis=1) + res[:, U]
+        large = self.large[idx]
+        large_unscanned = np.maximum(0.0, large - hsh.sum(axis=1))
         lu = np.minimum(1.0, _div(large_unscanned, uns_total))
-        self.large -= hsh_take.sum(axis=1) + uns_total * frac * lu
-        self.large = np.maximum(self.large, 0.0)
-        self.hsh -= hsh_take
-        self.shr[:, F] -= unm_take
-        self.res -= taken_c
-        np.maximum(self.res, 0.0, out=self.res)
-        np.minimum(self.shr[:, F], self.res[:, F] - self.hsh[:, F], out=self.shr[:, F])
-        return x
+        large = np.maximum(large - (hsh_take.sum(axis=1) + uns_total * frac * lu), 0.0)
+        hsh = hsh - hsh_take
+        shr[:, F] -= unm_take
+        res = np.maximum(res - taken_c, 0.0)
+        shr[:, F] = np.minimum(shr[:, F], res[:, F] - hsh[:, F])
+        self.res[idx] = res
+        self.shr[idx] = shr
+        self.hsh[idx] = hsh
+        self.large[idx] = large
+        out[idx] = xi
+        return out
 
     def _balloon_take(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The guest gives x MB of pages to the balloon, chosen among its inactive pages: resident
@@ -1172,6 +1183,7 @@ class Host:
         reclaim (within the hold band), and is never less than what the guest wants beyond its
         limit."""
         wanted = self._wanted()
+        self._wanted_now = wanted
         beyond_limit = np.maximum(0.0, wanted - self.limit)
         beyond_target = np.maximum(0.0, wanted - self.target)
         reclaiming = self.state in (spec.STATE_SOFT, spec.STATE_HARD, spec.STATE_LOW)
@@ -1213,6 +1225,21 @@ class Host:
         b_goal = np.where(on, b_goal, 0.0)
         self.balloon_tgt = b_goal
         held = self.balloon + self.swapped + self.zipped
+        limit_bit = np.where(on & (goal > 1e-6) & (self._wanted_now > self.limit + 1e-6), ACT_LIMIT, 0)
+        eps = 1e-9
+        if not (
+            (goal > held + eps).any()
+            or ((self.balloon > b_goal + eps) | ((held > goal + eps) & (self.balloon > eps))).any()
+            or ((b_goal > self.balloon + eps)
+                & (self.swapped + self.zipped > self.swapped_act + self.zipped_act + eps)).any()
+        ):
+            # Nothing can move this step: no VM short of its goal, no balloon to deflate, no
+            # swapped page for a balloon to take over.
+            self._inflated = np.zeros(len(goal))
+            self._set_rest_targets(goal, b_goal)
+            self._set_blocked(act)
+            act |= limit_bit
+            return budget
         # Deflate: a balloon above its goal, or a VM holding more than its goal.
         excess = np.maximum(np.maximum(0.0, self.balloon - b_goal), held - goal)
         deflate = np.minimum(np.minimum(np.maximum(0.0, excess), self.balloon), spec.BALLOON_DEFLATE_MB_S * dt)
@@ -1242,6 +1269,27 @@ class Host:
         else:
             swap_need = np.minimum(missing, np.maximum(0.0, rest_goal - self.swapped - self.zipped))
         swap_need = np.where(on, np.minimum(swap_need, np.maximum(0.0, protect)), 0.0)
+        self._set_rest_targets(goal, b_goal)
+        if swap_need.any():
+            budget = self._swap_and_compress(swap_need, dt, budget, act)
+        # Reclamation beyond a limit is marked as such.
+        act |= limit_bit
+        self._set_blocked(act)
+        return budget
+
+    def _set_blocked(self, act: np.ndarray) -> None:
+        """Low state: VMs above their target are blocked from allocating."""
+        if self.state == spec.STATE_LOW:
+            self.blocked = self.on & (self.consumed > self.target + 1e-6)
+            act |= np.where(self.blocked, ACT_BLOCKED, 0)
+        else:
+            self.blocked = np.zeros(len(self.vms), dtype=bool)
+
+    def _set_rest_targets(self, goal: np.ndarray, b_goal: np.ndarray) -> None:
+        """The compression goal and SWTGT: what the balloon's goal leaves of the reclamation
+        goal, the compressible part to the cache (4.1+) as far as it has room."""
+        on = self.on
+        rest_goal = np.maximum(0.0, goal - b_goal)
         if self.compression:
             zip_cap = self.memsize * self.advanced["Mem.MemZipMaxPct"] / 100.0 / spec.ZIP_RATIO
             more = self.compressible * np.maximum(0.0, rest_goal - self.swapped - self.zipped)
@@ -1250,17 +1298,6 @@ class Host:
             zip_goal = self.zipped
         self.zip_tgt = np.where(on, np.minimum(zip_goal, rest_goal), 0.0)
         self.swap_tgt = np.where(on, np.maximum(0.0, rest_goal - self.zip_tgt), 0.0)
-        if swap_need.any():
-            budget = self._swap_and_compress(swap_need, dt, budget, act)
-        # Reclamation beyond a limit is marked as such.
-        act |= np.where(on & (goal > 1e-6) & (self._wanted() > self.limit + 1e-6), ACT_LIMIT, 0)
-        # Low state: VMs above their target are blocked from allocating.
-        if st == spec.STATE_LOW:
-            self.blocked = on & (self.consumed > self.target + 1e-6)
-        else:
-            self.blocked = np.zeros(len(self.vms), dtype=bool)
-        act |= np.where(self.blocked, ACT_BLOCKED, 0)
-        return budget
 
     def _swap_and_compress(self, need: np.ndarray, dt: float, budget: float, act: np.ndarray) -> float:
         """Free `need` MB of resident pages per VM: share before swap, then compress the victims
@@ -1310,32 +1347,40 @@ class Host:
 
     def _share_before_swap(self, x: np.ndarray) -> np.ndarray:
         """Of x MB of victims per VM, share those with a match (zero pages, intra-VM duplicates,
-        family pages another VM holds); returns the MB shared instead of swapped."""
+        family pages another VM holds); returns the MB shared instead of swapped. Works on the
+        VMs with victims only."""
+        out = np.zeros(len(x))
         on = self.on & self.pshare
-        unscanned = np.maximum(0.0, self.res[:, :3] - self.shr - self.hsh)
-        cand = unscanned + self.hsh
+        idx = np.nonzero((x > 0) & on)[0]
+        if len(idx) == 0:
+            return out
+        res, shr, hsh = self.res[idx], self.shr[idx], self.hsh[idx]
+        cand = np.maximum(0.0, res[:, :3] - shr - hsh) + hsh
         fam_ok = (self.family >= 0) & (not self.salted)
-        if fam_ok.any():
+        if fam_ok[idx].any():
             counts = np.bincount(self.family[on & fam_ok], minlength=max(1, len(self._families)))
             partner = fam_ok & (counts[np.where(fam_ok, self.family, 0)] >= 2)
+            cand[:, F] *= partner[idx]
         else:
-            partner = np.zeros(len(self.vms), dtype=bool)
-        cand[:, F] *= partner
-        cand *= on[:, None]
-        priv = np.maximum(self.private, 1e-9)
-        frac = np.clip(x / priv, 0, 1)
+            cand[:, F] = 0.0
+        priv = np.maximum(self.private[idx], 1e-9)
+        frac = np.clip(x[idx] / priv, 0, 1)
         conv = cand * frac[:, None]
         # pieces of large pages: the page is broken to share them
-        hsh_part = np.minimum(self.hsh, conv * _div(self.hsh, cand))
+        hsh_part = np.minimum(hsh, conv * _div(hsh, cand))
         uns_part = conv - hsh_part
-        self.hsh -= hsh_part
-        self.shr += conv
-        uns_total = np.maximum(0.0, self.res[:, :3] - (self.shr - conv) - (self.hsh + hsh_part)).sum(axis=1) + self.res[:, U]
-        large_unscanned = np.maximum(0.0, self.large - self.hsh.sum(axis=1) - hsh_part.sum(axis=1))
+        hsh = hsh - hsh_part
+        shr = shr + conv
+        uns_total = np.maximum(0.0, res[:, :3] - (shr - conv) - (hsh + hsh_part)).sum(axis=1) + res[:, U]
+        large = self.large[idx]
+        large_unscanned = np.maximum(0.0, large - hsh.sum(axis=1) - hsh_part.sum(axis=1))
         lu = np.minimum(1.0, _div(large_unscanned, uns_total))
-        self.large = np.maximum(0.0, self.large - hsh_part.sum(axis=1) - uns_part.sum(axis=1) * lu)
+        self.large[idx] = np.maximum(0.0, large - hsh_part.sum(axis=1) - uns_part.sum(axis=1) * lu)
+        self.hsh[idx] = hsh
+        self.shr[idx] = shr
         # Zero pages and duplicates free memory at once; family pages once matched.
-        return conv.sum(axis=1)
+        out[idx] = conv.sum(axis=1)
+        return out
 
     # ---------------------------------------------------------------- reading
 

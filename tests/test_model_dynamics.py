@@ -5,6 +5,8 @@ Hosts are drawn around the paper's setups: other sizes, ramps, seeds, start orde
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -189,3 +191,17 @@ def test_boot_zeroed_pages_leave_sharing_as_the_guest_works():
     assert zero == pytest.approx(0.10 * 1024, rel=0.1)  # down to the steady zero share
     early0, late0, _ = run(None)
     assert late0 >= early0 - 1e-6  # nothing to overwrite: sharing only grows
+
+
+BUNDLED = sorted(p.name for p in (Path(__file__).resolve().parent.parent / "profiles").glob("*.toml"))
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_bundled_profiles_change_state_at_most_6_times_in_an_hour_after_10_minutes(name):
+    """Item 5 on every bundled profile."""
+    from memtui.model import load_host
+
+    host = load_host(str(Path(__file__).resolve().parent.parent / "profiles" / name))
+    host.run(3600)
+    changes = [(e.t, e.message) for e in host.log if e.kind == "state" and e.t >= 600]
+    assert len(changes) <= 6, changes
