@@ -878,8 +878,11 @@ class Host:
             self._growth_beyond_mb = float((touch * (above & self.d_overcommitted)).sum())
             self.untouched -= touch
             # A booting guest's new pages follow its boot mix (zeroed at boot).
-            self._add_resident(touch, lp_new, np.where(first[:, None], self.boot_mix, self.mix))
-            self.boot_zero += np.where(first, touch * (self.boot_mix[:, Z] - self.mix[:, Z]), 0.0)
+            if first.any():
+                self._add_resident(touch, lp_new, np.where(first[:, None], self.boot_mix, self.mix))
+                self.boot_zero += np.where(first, touch * (self.boot_mix[:, Z] - self.mix[:, Z]), 0.0)
+            else:
+                self._add_resident(touch, lp_new)
         R = self.res.sum(axis=1)
         self.touched_once |= on & ~booting & (R + self.swapped + self.zipped + self.balloon
                                               >= np.minimum(self.touch_goal, self.memsize) - 1e-6)
@@ -942,6 +945,8 @@ class Host:
         """Copy-on-write as a booted guest works: it overwrites the zero pages beyond its steady
         share (those its boot zeroed) at the rate its working set turns over; a zero page written
         leaves sharing and holds unique data."""
+        if not self.boot_zero.any():
+            return
         self.boot_zero = np.minimum(self.boot_zero, self.res[:, Z])
         excess = np.where(booted, self.boot_zero, 0.0)
         if not (excess > 0).any():
