@@ -7,6 +7,7 @@
     memtui lab list | start NAME | check NAME --actions FILE
     memtui bench [--quick]
     memtui serve [PROFILE] [--host H] [--port N] [--user NAME] [--speed N] [--password-file FILE] [--save]
+    memtui paper [NAME ...] [--list]
 
 Subcommands other than the UI import no UI toolkit.
 """
@@ -19,7 +20,7 @@ import sys
 
 from memtui import __version__
 
-SUBCOMMANDS = ("run", "check", "lab", "bench", "import", "serve")
+SUBCOMMANDS = ("run", "check", "lab", "bench", "import", "serve", "paper")
 
 
 def _duration(text: str) -> int:
@@ -43,7 +44,7 @@ def _ui_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="memtui",
         description="Administer a simulated VMware ESX host's memory in the terminal.",
-        epilog="Other commands: memtui run | check | import | lab | bench | serve "
+        epilog="Other commands: memtui run | check | import | lab | bench | serve | paper "
                "(memtui COMMAND --help).",
     )
     p.add_argument("profile", nargs="?",
@@ -181,6 +182,12 @@ def cmd_serve(argv: list[str]) -> int:
     return serve_main(argv)
 
 
+def cmd_paper(argv: list[str]) -> int:
+    from memtui.paper import main as paper_main
+
+    return paper_main(argv)
+
+
 def cmd_ui(argv: list[str]) -> int:
     args = _ui_parser().parse_args(argv)
     profile = args.profile
@@ -230,7 +237,7 @@ def cmd_ui(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = {"run": cmd_run, "check": cmd_check, "lab": cmd_lab, "bench": cmd_bench,
-                "import": cmd_import, "serve": cmd_serve}
+                "import": cmd_import, "serve": cmd_serve, "paper": cmd_paper}
     try:
         if argv and argv[0] in commands:
             return commands[argv[0]](argv[1:])

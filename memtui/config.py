@@ -66,6 +66,11 @@ class Workload:
     dup_pct: float = 2.0
     boot_s: int = spec.DEFAULT_BOOT_S
     schedule: list[tuple[int, float]] = field(default_factory=list)  # (at_s, active_mb) steps
+    compressible_pct: float = spec.COMPRESSIBLE_PCT  # share of pages that compress to 2 KB or less
+    # Share of touched memory that is zero pages when the guest has booted (Windows zeroes its
+    # memory at boot); None: zero_pct. After boot the guest overwrites the extra zero pages as
+    # it works (copy-on-write takes them out of sharing).
+    boot_zero_pct: float | None = None
 
     def active_at(self, memory_mb: float, since_power_on_s: float) -> float:
         """The guest's true working set at a moment after power-on."""

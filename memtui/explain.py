@@ -86,7 +86,8 @@ def explain_host(host) -> list[str]:
                 rise = floor + spec.STATE_RISE_MARGIN * min_free
                 out.append(f"Free memory is below the {better} threshold ({mb(floor)}); the state "
                            f"rises again only once free memory is above {mb(rise)} (hysteresis: "
-                           f"{pct(spec.STATE_RISE_MARGIN * 100)} of minFree, {mb(min_free)}).")
+                           f"{pct(spec.STATE_RISE_MARGIN * 100)} of minFree, {mb(min_free)}) and "
+                           f"has stayed there, without falling, for {spec.STATE_RISE_DWELL_S:g} s.")
         floor = floors.get(h.state)
         if floor is not None and floor > -math.inf and i < len(order) - 1:
             out.append(f"It drops to {order[i + 1]} if free memory falls below {mb(floor)}.")

@@ -102,6 +102,7 @@ class VMMetrics:
     active_next_pct: float = 0.0  # %ACTVN: predicted %ACTV at the next sample
     overhead_max_mb: float = 0.0  # OVHDMAX: overhead reserved
     zip_cache_size_mb: float = 0.0  # CACHESZ: compression cache size
+    zip_target_mb: float = 0.0  # compression goal: MCTLTGT + this + SWTGT = the reclamation goal
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -116,7 +117,7 @@ BATCH_VM_ADDED = [
     "swap_wait_pct", "zip_wait_pct", "mem_latency_pct", "guest_paging_wait_pct",
     "balloon_overhead_pct", "throughput_pct", "ws_swapped_mb", "ws_zipped_mb", "guest_paging_mb",
     "touched_write_mb", "active_pct", "active_next_pct", "overhead_max_mb", "zip_cache_size_mb",
-    "zip_cache_mb", "zip_rate_mb_s", "unzip_rate_mb_s",
+    "zip_cache_mb", "zip_rate_mb_s", "unzip_rate_mb_s", "zip_target_mb",
 ]
 BATCH_HOST_FIELDS = CONTRACT_HOST_FIELDS + BATCH_HOST_ADDED
 BATCH_VM_FIELDS = CONTRACT_VM_FIELDS + BATCH_VM_ADDED

@@ -50,7 +50,8 @@ VM_SETTING_KEYS = (
     "memory_mb", "vcpus", "reservation_mb", "limit_mb", "shares", "tools", "max_balloon_mb",
     "page_sharing", "power", "content_family",
 )
-WORKLOAD_KEYS = ("touched_pct", "active_mb", "zero_pct", "family_pct", "dup_pct", "boot_s", "schedule")
+WORKLOAD_KEYS = ("touched_pct", "active_mb", "zero_pct", "family_pct", "dup_pct", "boot_s", "schedule",
+                 "compressible_pct", "boot_zero_pct")
 
 
 def _div(a, b, empty: float = 0.0) -> np.ndarray:
@@ -102,6 +103,7 @@ _FLOAT_FIELDS = (
     "sample_acc", "sample_elapsed", "active_true", "power_on_t", "boot_s", "touch_goal",
     "target", "balloon_tgt", "swap_tgt", "swap_in_rate", "swap_out_rate", "zip_rate", "unzip_rate",
     "next_schedule_t", "d_rho", "d_tau", "d_k", "d_lo", "d_hi", "d_active", "reserved_touched",
+    "reclaim_hold", "zip_tgt", "compressible", "unmet", "boot_zero",
 )
 _INT_FIELDS = ("family", "bound", "action")
 _BOOL_FIELDS = ("on", "tools", "pshare", "blocked", "touched_once")
@@ -124,6 +126,9 @@ class Host:
         self._next_event = 0
         self.log: list[LogEvent] = []
         self.state = spec.STATE_HIGH
+        self._rise_since: float | None = None  # since when free memory allows a higher state
+        self._last_free = 0.0
+        self._growth_beyond_mb = 0.0  # memory VMs above their targets took in the last step
         self.free_mb = 0.0
         self._families: list[str] = []
         self._rebalance = True
@@ -136,6 +141,8 @@ class Host:
         self.d_lambda = 0.0
         self.revision = 0  # bumps on every change of settings, for observers
         self.overcommit_avg = (0.0, 0.0, 0.0)  # esxtop's MEM overcommit avg (memtui.esxtop.memscreen)
+        self._inflated = np.zeros(0)  # balloon growth in the current step, per VM
+        self._wanted_now = np.zeros(0)  # what each VM wants, this step
         self._thresholds_key = None
         self._groups_key = None
         self._groups = None
@@ -176,7 +183,7 @@ class Host:
     def fork(self) -> Host:
         """An independent copy that can run ahead without touching this one."""
         other = copy.copy(self)
-        for name in _FLOAT_FIELDS + _INT_FIELDS + _BOOL_FIELDS + ("res", "mix", "shr", "hsh"):
+        for name in _FLOAT_FIELDS + _INT_FIELDS + _BOOL_FIELDS + ("res", "mix", "boot_mix", "shr", "hsh"):
             setattr(other, name, getattr(self, name).copy())
         other.config = replace(self.config)
         other.advanced = dict(self.advanced)
@@ -198,6 +205,7 @@ class Host:
             setattr(self, name, np.zeros(0, dtype=bool))
         self.res = np.zeros((0, 4))
         self.mix = np.zeros((0, 4))
+        self.boot_mix = np.zeros((0, 4))
         self.shr = np.zeros((0, 3))
         self.hsh = np.zeros((0, 3))
 
@@ -207,6 +215,7 @@ class Host:
             setattr(self, name, np.append(arr, np.zeros(1, dtype=arr.dtype)))
         self.res = np.vstack([self.res, np.zeros((1, 4))])
         self.mix = np.vstack([self.mix, np.zeros((1, 4))])
+        self.boot_mix = np.vstack([self.boot_mix, np.zeros((1, 4))])
         self.shr = np.vstack([self.shr, np.zeros((1, 3))])
         self.hsh = np.vstack([self.hsh, np.zeros((1, 3))])
         vm.power = vm.power if vm.power in ("on", "off") else "off"
@@ -218,7 +227,7 @@ class Host:
         return i
 
     def _delete_index(self, i: int) -> None:
-        for name in _FLOAT_FIELDS + _INT_FIELDS + _BOOL_FIELDS + ("res", "mix", "shr", "hsh"):
+        for name in _FLOAT_FIELDS + _INT_FIELDS + _BOOL_FIELDS + ("res", "mix", "boot_mix", "shr", "hsh"):
             setattr(self, name, np.delete(getattr(self, name), i, axis=0))
         del self.vms[i]
 
@@ -247,6 +256,10 @@ class Host:
         self.touch_goal[i] = vm.memory_mb * wl.touched_pct / 100.0
         z, f, d = wl.zero_pct / 100, wl.family_pct / 100, wl.dup_pct / 100
         self.mix[i] = (z, f, d, max(0.0, 1 - z - f - d))
+        zb = max(z, (wl.boot_zero_pct if wl.boot_zero_pct is not None else 0.0) / 100.0)
+        scale = (1 - zb) / (1 - z) if z < 1 else 0.0
+        self.boot_mix[i] = (zb, f * scale, d * scale, max(0.0, 1 - z - f - d) * scale)
+        self.compressible[i] = wl.compressible_pct / 100.0
 
     def _load_balloon_cap(self, i: int) -> None:
         vm = self.vms[i]
@@ -373,10 +386,29 @@ class Host:
         new = cur
         if raw > cur:
             new = raw
+            self._rise_since = None
         else:
-            margin = spec.STATE_RISE_MARGIN * self.thresholds.min_free_mb
-            while new > 0 and free >= floors[new - 1][1] + margin:
-                new -= 1
+            # Rise only once free memory has stayed clearly above the higher threshold (by the
+            # margin) for the dwell time without falling: a host still losing memory stays down.
+            min_free = self.thresholds.min_free_mb
+            margin = spec.STATE_RISE_MARGIN * min_free
+            up = cur
+            while up > 0 and free >= floors[up - 1][1] + margin:
+                up -= 1
+            # Nor while VMs above their targets still take memory (a boot, a growing working
+            # set): the disturbance that pushed the state down is not over.
+            tol = spec.STATE_RISE_STEADY * min_free
+            falling = up < cur and ((free < self._last_free - tol
+                                     and free < min_free * (1.0 + spec.FREE_TARGET_MARGIN))
+                                    or self._growth_beyond_mb > tol)
+            if up == cur:
+                self._rise_since = None
+            elif self._rise_since is None or falling:
+                self._rise_since = self.t
+            if up < cur and self.t - self._rise_since >= spec.STATE_RISE_DWELL_S - 1e-9:
+                new = up
+                self._rise_since = None
+        self._last_free = free
         if new != cur or self.state not in names:
             old = self.state
             self.state = names[new]
@@ -459,7 +491,7 @@ class Host:
         for name in ("large", "balloon", "swapped", "swapped_act", "zipped", "zipped_act", "act_slow",
                      "act_fast", "act_cur", "sample_acc", "sample_elapsed", "target", "balloon_tgt",
                      "swap_tgt", "swap_in_rate", "swap_out_rate", "zip_rate", "unzip_rate",
-                     "reserved_touched"):
+                     "reserved_touched", "reclaim_hold", "zip_tgt", "unmet", "boot_zero"):
             getattr(self, name)[i] = 0.0
         self.res[i] = 0.0
         self.shr[i] = 0.0
@@ -570,9 +602,11 @@ class Host:
         wl = replace(vm.workload, **changes)
         if wl.active_mb is not None and not 0 <= wl.active_mb <= vm.memory_mb:
             raise SettingError(f"active_mb must be 0 to memory_mb ({vm.memory_mb})")
-        for key in ("touched_pct", "zero_pct", "family_pct", "dup_pct"):
+        for key in ("touched_pct", "zero_pct", "family_pct", "dup_pct", "compressible_pct"):
             if not 0 <= getattr(wl, key) <= 100:
                 raise SettingError(f"{key} must be 0 to 100")
+        if wl.boot_zero_pct is not None and not 0 <= wl.boot_zero_pct <= 100:
+            raise SettingError("boot_zero_pct must be 0 to 100")
         if wl.zero_pct + wl.family_pct + wl.dup_pct > 100:
             raise SettingError("zero_pct + family_pct + dup_pct cannot exceed 100")
         if "active_mb" in changes and "schedule" not in changes and self.on[i]:
@@ -721,7 +755,12 @@ class Host:
         booting = on & (since < self.boot_s)
         lp_new = self.large_pages and not self._tight()
         can_balloon = on & self.tools & ~booting & (self.advanced["Mem.CtlMaxPercent"] > 0)
+        # What a VM may hold now: its limit and, while the host reclaims, its target (a VM at
+        # its target gets a page only by giving up another).
+        # Touches (first touches, a growing working set, refills): up to the limit; in the low
+        # state a VM above its target is blocked. Faults: up to the target while overcommitted.
         limit_room = np.maximum(0.0, self.limit - self.consumed)
+        fault_cap = self._allocation_room()
         free_room = max(0.0, self.free_mb)
         runnable = on & ~self.blocked
         act = np.zeros(n, dtype=np.int64)
@@ -729,8 +768,15 @@ class Host:
         self.zip_rate = np.zeros(n)
         # Datastore throughput this step: faults (swap-in) first, the rest for swap-out.
         budget = self.config.swap_mb_per_s * dt
+        # Under its limit the guest's accesses to working-set pages it does not have in memory
+        # are faults on swapped or compressed pages and first touches, in proportion: the room
+        # under the limit is shared between them.
+        out_ws = self.swapped_act + self.zipped_act
+        ws_new = np.maximum(0.0, np.minimum(self.active_true, self.memsize - self.balloon)
+                            - self.res.sum(axis=1) - self.swapped - self.zipped)
+        fault_room = np.minimum(fault_cap, limit_room * _div(out_ws, out_ws + ws_new, 1.0))
         # Only faults that can be served need bandwidth: room under the limit and free memory.
-        swin_want = np.where(runnable, np.minimum(self.swapped_act, limit_room), 0.0)
+        swin_want = np.where(runnable, np.minimum(self.swapped_act, fault_room), 0.0)
         budget_in = min(budget, float(swin_want.sum()), free_room)
         budget_out = budget - budget_in
 
@@ -746,7 +792,7 @@ class Host:
         back = unzip + swin
         if back.any():
             # Each page faulted in needs a free machine page (and room under the limit).
-            room = np.minimum(limit_room + (unzip * (1 - spec.ZIP_RATIO)), back)
+            room = np.minimum(fault_room + (unzip * (1 - spec.ZIP_RATIO)), back)
             total_back = room.sum()
             if total_back > free_room and total_back > 0:
                 room *= free_room / total_back
@@ -760,13 +806,30 @@ class Host:
             self._add_resident(unzip + swin, lp_new)
             free_room -= float((unzip * (1 - spec.ZIP_RATIO) + swin).sum())
             limit_room -= unzip * (1 - spec.ZIP_RATIO) + swin
+            fault_cap -= unzip * (1 - spec.ZIP_RATIO) + swin
             act |= np.where(swin > 0, ACT_SWAP_IN, 0)
         self.swap_in_rate = swin / dt
         self.unzip_rate = unzip / dt
         budget_out += budget_in - float(swin.sum())
         # A VM at its limit faults its working set in only by swapping out another of its pages
         # (random victims): a limit below the working set thrashes.
-        at_limit = runnable & (limit_room <= 1e-9) & (self.swapped_act > 1e-9)
+        at_limit = runnable & (np.minimum(limit_room, fault_cap) <= 1e-9) & (self.swapped_act > 1e-9)
+        if at_limit.any():
+            # Where the balloon may still grow, the guest gives it a page for each one faulted
+            # in (it pages its own working set out), so ballooning takes over from swapping.
+            room_b = np.maximum(0.0, np.minimum(self.balloon_tgt - self.balloon,
+                                                spec.BALLOON_INFLATE_MB_S * dt - self._inflated))
+            room_b = np.where(at_limit & can_balloon, np.minimum(room_b, self.swapped_act), 0.0)
+            if room_b.any() and budget_out > 0:
+                room_b *= min(1.0, budget_out / float(room_b.sum()))
+                got = self._take_private(np.minimum(room_b, np.maximum(0.0, self.private)))
+                self.balloon += got
+                self.swapped -= got
+                self.swapped_act -= got
+                self._add_resident(got, lp_new)
+                self.swap_in_rate += got / dt
+                budget_out -= float(got.sum())
+                act |= np.where(got > 0, ACT_SWAP_IN | ACT_BALLOON, 0)
         if at_limit.any() and budget_out > 0:
             pair = np.where(at_limit, np.minimum(self.swapped_act, np.maximum(0.0, self.private)), 0.0)
             total = float(pair.sum())
@@ -779,17 +842,21 @@ class Host:
                 self._add_resident(out, lp_new)
                 self.swap_in_rate += out / dt
                 budget_out -= 2 * float(out.sum())
-                act |= np.where(out > 0, ACT_SWAP_IN | ACT_SWAP | ACT_LIMIT, 0)
+                act |= np.where(out > 0, ACT_SWAP_IN | ACT_SWAP, 0)
 
         # 3. The guest touches memory: during boot up to its touched share, afterwards it refills
         # memory the balloon gave back, and it always touches its working set.
         # A guest that has not yet touched its share once (its boot was slowed by the host)
         # goes on at the boot rate.
+        # Ballooned pages count as touched: the guest refills pages the balloon gave back, not
+        # pages it gave to the balloon; but its working set must be in memory it has.
         boot_frac = np.where(self.touched_once, 1.0, np.minimum(_div(since, self.boot_s, 1.0), 1.0))
-        goal = np.maximum(self.touch_goal * boot_frac, self.active_true)
-        goal = np.minimum(goal, self.memsize - self.balloon)
         data = self.res.sum(axis=1) + self.swapped + self.zipped
-        want = np.maximum(0.0, goal - data)
+        fill = np.minimum(self.touch_goal * boot_frac, self.memsize) - data - self.balloon
+        ws_missing = np.minimum(self.active_true, self.memsize - self.balloon) - data
+        want = np.maximum(0.0, np.maximum(fill, ws_missing))
+        self.unmet = np.zeros(n)
+        self._growth_beyond_mb = 0.0
         if want.any():
             boot_rate = np.where(self.boot_s > 0, _div(self.touch_goal, self.boot_s), self.touch_goal)
             # After boot the guest refills memory given back to it (page cache) only while the
@@ -801,25 +868,25 @@ class Host:
             first = booting | ~self.touched_once
             rate = np.where(first, np.maximum(boot_rate, spec.GUEST_RETOUCH_MB_S), refill) * dt
             # A growing working set is touched as fast as the guest allocates.
-            need_ws = np.minimum(np.maximum(0.0, self.active_true - data), spec.GUEST_TOUCH_MB_S * dt)
+            need_ws = np.minimum(np.maximum(0.0, ws_missing), spec.GUEST_TOUCH_MB_S * dt)
             want = np.minimum(want, np.maximum(rate, need_ws))
             want = np.where(runnable, np.minimum(want, self.untouched), 0.0)
+            # Up to the limit only: beyond it the host reclaims the VM's pages (balloon, then
+            # compression and swap, toward its goal) and the guest touches the room made.
             touch = np.minimum(want, limit_room)
-            over = want - touch  # beyond the limit
             tot = touch.sum()
             if tot > free_room and tot > 0:
                 touch *= free_room / tot
-            # Past the limit the host makes room by swapping the VM's own pages (random victims).
-            over = np.minimum(over, np.maximum(0.0, self.private))
-            over_tot = over.sum()
-            if over_tot > 1e-9 and budget_out > 0:
-                over *= min(1.0, budget_out / over_tot)
-                got = self._swap_out(over)
-                budget_out -= float(got.sum())
-                touch += got
-                act |= np.where(got > 0, ACT_LIMIT | ACT_SWAP, 0)
+            self.unmet = want - touch
+            above = self.consumed >= self.target - 1e-6
+            self._growth_beyond_mb = float((touch * (above & self.d_overcommitted)).sum())
             self.untouched -= touch
-            self._add_resident(touch, lp_new)
+            # A booting guest's new pages follow its boot mix (zeroed at boot).
+            if first.any():
+                self._add_resident(touch, lp_new, np.where(first[:, None], self.boot_mix, self.mix))
+                self.boot_zero += np.where(first, touch * (self.boot_mix[:, Z] - self.mix[:, Z]), 0.0)
+            else:
+                self._add_resident(touch, lp_new)
         R = self.res.sum(axis=1)
         self.touched_once |= on & ~booting & (R + self.swapped + self.zipped + self.balloon
                                               >= np.minimum(self.touch_goal, self.memsize) - 1e-6)
@@ -828,7 +895,8 @@ class Host:
         self.action = act
         self.swap_out_rate = self.swap_out_rate / dt
 
-        # 4. Active-memory sampling.
+        # 4. Guests at work overwrite pages (copy-on-write), and active-memory sampling.
+        self._guest_writes(dt, on & self.touched_once & ~booting)
         self._sample(dt)
 
         # 5. Page sharing: scanning, and large pages broken when memory is tight.
@@ -849,44 +917,94 @@ class Host:
         self.t += dt
         self._apply_due_events()
 
-    def _add_resident(self, amount: np.ndarray, large: bool) -> None:
+    def _allocation_room(self) -> np.ndarray:
+        """How much more machine memory each VM may take this step (faults and touches).
+
+        Never past its limit. While the host is overcommitted a VM may grow up to its target
+        from free memory; beyond its target only from free memory above the free target (what
+        the targets leave free), so VMs above their targets never push the host out of the
+        high state: a descent comes from VMs below their targets taking what they are entitled
+        to faster than reclamation frees it. At its target a VM gets a page by giving up
+        another (the host keeps its swap target in every state): a VM whose working set
+        exceeds its target thrashes at its target instead of pulling the host down over and
+        over."""
+        up_to_limit = np.maximum(0.0, self.limit - self.consumed)
+        if not self.d_overcommitted:
+            return up_to_limit
+        base = np.minimum(up_to_limit, np.maximum(0.0, self.target - self.consumed))
+        extra = up_to_limit - base
+        surplus = self.free_mb - self.free_target_mb - float((base * self.on).sum())
+        total = float((extra * self.on).sum())
+        if surplus <= 0 or total <= 0:
+            return base
+        return base + extra * min(1.0, surplus / total)
+
+    def _add_resident(self, amount: np.ndarray, large: bool, mix: np.ndarray | None = None) -> None:
         """Back `amount` MB of guest pages per VM with new machine pages (unscanned)."""
         if not amount.any():
             return
-        self.res += self.mix * amount[:, None]
+        self.res += (self.mix if mix is None else mix) * amount[:, None]
         if large:
             self.large += amount
+
+    def _guest_writes(self, dt: float, booted: np.ndarray) -> None:
+        """Copy-on-write as a booted guest works: it overwrites the zero pages beyond its steady
+        share (those its boot zeroed) at the rate its working set turns over; a zero page written
+        leaves sharing and holds unique data."""
+        if not self.boot_zero.any():
+            return
+        self.boot_zero = np.minimum(self.boot_zero, self.res[:, Z])
+        excess = np.where(booted, self.boot_zero, 0.0)
+        if not (excess > 0).any():
+            return
+        w = np.minimum(excess, self.active_true * dt / spec.WORKSET_TURNOVER_S)
+        self.boot_zero -= w
+        frac = _div(w, self.res[:, Z])
+        self.shr[:, Z] -= self.shr[:, Z] * frac
+        self.hsh[:, Z] -= self.hsh[:, Z] * frac
+        self.res[:, Z] -= w
+        self.res[:, U] += w
 
     def _unscanned_total(self) -> np.ndarray:
         return np.maximum(0.0, self.res[:, :3] - self.shr - self.hsh).sum(axis=1) + self.res[:, U]
 
     def _take_private(self, x: np.ndarray) -> np.ndarray:
         """Remove up to x MB of each VM's private resident pages, chosen at random; returns
-        what was taken. Shared pages are not taken: freeing one frees nothing."""
-        shared_c = np.zeros_like(self.res)
-        shared_c[:, Z] = self.shr[:, Z]
-        shared_c[:, F] = np.minimum(self.shared_fam, self.shr[:, F])
-        shared_c[:, D] = self.shr[:, D]
-        priv_c = np.maximum(0.0, self.res - shared_c)
+        what was taken. Shared pages are not taken: freeing one frees nothing. Works on the
+        VMs that give pages only (most steps touch few)."""
+        out = np.zeros(len(x))
+        idx = np.nonzero(x > 0)[0]
+        if len(idx) == 0:
+            return out
+        res, shr, hsh = self.res[idx], self.shr[idx], self.hsh[idx]
+        shared_c = np.zeros_like(res)
+        shared_c[:, Z] = shr[:, Z]
+        shared_c[:, F] = np.minimum(self.shared_fam[idx], shr[:, F])
+        shared_c[:, D] = shr[:, D]
+        priv_c = np.maximum(0.0, res - shared_c)
         priv = priv_c.sum(axis=1)
-        x = np.minimum(x, priv)
-        frac = _div(x, priv)
+        xi = np.minimum(x[idx], priv)
+        frac = _div(xi, priv)
         taken_c = priv_c * frac[:, None]
         # Within each kind: unscanned, hashed (large pages), shareable but unmatched (family).
-        unmatched_f = self.shr[:, F] - shared_c[:, F]
-        hsh_take = self.hsh * frac[:, None]
+        unmatched_f = shr[:, F] - shared_c[:, F]
+        hsh_take = hsh * frac[:, None]
         unm_take = unmatched_f * frac
-        uns_total = self._unscanned_total()
-        large_unscanned = np.maximum(0.0, self.large - self.hsh.sum(axis=1))
+        uns_total = np.maximum(0.0, res[:, :3] - shr - hsh).sum(axis=1) + res[:, U]
+        large = self.large[idx]
+        large_unscanned = np.maximum(0.0, large - hsh.sum(axis=1))
         lu = np.minimum(1.0, _div(large_unscanned, uns_total))
-        self.large -= hsh_take.sum(axis=1) + uns_total * frac * lu
-        self.large = np.maximum(self.large, 0.0)
-        self.hsh -= hsh_take
-        self.shr[:, F] -= unm_take
-        self.res -= taken_c
-        np.maximum(self.res, 0.0, out=self.res)
-        np.minimum(self.shr[:, F], self.res[:, F] - self.hsh[:, F], out=self.shr[:, F])
-        return x
+        large = np.maximum(large - (hsh_take.sum(axis=1) + uns_total * frac * lu), 0.0)
+        hsh = hsh - hsh_take
+        shr[:, F] -= unm_take
+        res = np.maximum(res - taken_c, 0.0)
+        shr[:, F] = np.minimum(shr[:, F], res[:, F] - hsh[:, F])
+        self.res[idx] = res
+        self.shr[idx] = shr
+        self.hsh[idx] = hsh
+        self.large[idx] = large
+        out[idx] = xi
+        return out
 
     def _balloon_take(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The guest gives x MB of pages to the balloon, chosen among its inactive pages: resident
@@ -988,7 +1106,9 @@ class Host:
         touched (including ballooned, swapped and compressed pages), or, once it has touched
         its share of memory, that share; minus its sharing saving."""
         touched = self.memsize - self.untouched
-        touched = np.where(self.touched_once, np.maximum(touched, np.minimum(self.touch_goal, self.memsize)), touched)
+        since = self.t - self.power_on_t
+        boot_frac = np.where(self.touched_once, 1.0, np.minimum(_div(since, self.boot_s, 1.0), 1.0))
+        touched = np.maximum(touched, np.minimum(self.touch_goal * boot_frac, self.memsize))
         touched = np.maximum(touched, self.active_true)
         saved = self.shared - self.common_share
         return np.where(self.on, np.maximum(0.0, touched - saved), 0.0)
@@ -1066,123 +1186,212 @@ class Host:
 
     # ---------------------------------------------------------------- reclamation
 
+    def _reclaim_goal(self) -> tuple[np.ndarray, bool]:
+        """What each VM should hold beyond its target, as balloon + compressed + swapped pages
+        together (the coordinated MCTLTGT + compression goal + SWTGT), and whether the state
+        reclaims. In the reclaiming states the goal is what the guest wants beyond its target; in
+        the high (and clear) state nothing new is taken: the goal stays what the host set out to
+        reclaim (within the hold band), and is never less than what the guest wants beyond its
+        limit."""
+        wanted = self._wanted()
+        self._wanted_now = wanted
+        beyond_limit = np.maximum(0.0, wanted - self.limit)
+        beyond_target = np.maximum(0.0, wanted - self.target)
+        reclaiming = self.state in (spec.STATE_SOFT, spec.STATE_HARD, spec.STATE_LOW)
+        if reclaiming:
+            goal = np.maximum(beyond_target, beyond_limit)
+            self.reclaim_hold = goal  # what the host finishes reclaiming, even once the state rises
+        else:
+            # What the host holds it gives back only when the VM's target has risen clearly
+            # (by more than the sampling noise of the active estimate moves it): a settled host
+            # does not chase that noise. Beyond its limit a VM is reclaimed in every state.
+            band = spec.RECLAIM_DEADBAND_PCT / 100.0 * self.memsize if self.d_overcommitted else 0.0
+            self.reclaim_hold = np.where(beyond_target < self.reclaim_hold - band, beyond_target,
+                                         np.minimum(self.reclaim_hold, beyond_target + band))
+            goal = np.maximum(beyond_limit, self.reclaim_hold)
+        # Never below the part of the reservation the VM has touched.
+        goal = np.minimum(goal, np.maximum(0.0, wanted - self.reserved_touched))
+        return np.where(self.on, goal, 0.0), reclaiming
+
     def _reclaim(self, dt: float, budget: float, can_balloon: np.ndarray, act: np.ndarray) -> float:
-        """Balloon, compress and swap toward the targets; returns the swap budget left."""
+        """Balloon, compress and swap toward the coordinated goals; returns the swap budget left.
+
+        Each step moves a VM's reclaimed pages (balloon + compressed + swapped) toward its goal
+        and never past it: the balloon takes what it can (up to its cap), compression and
+        swapping what it cannot (the soft state), or at once what is still missing (hard, low).
+        A VM holding more than its goal gets memory back (its balloon deflates), and a balloon
+        below its goal takes over pages the host had swapped or compressed, so swap gives way to
+        ballooning once the driver runs."""
         on = self.on
         st = self.state
         v6 = self.config.esx_version == "6.x"
-        balloon_states = (spec.STATE_SOFT, spec.STATE_HARD, spec.STATE_LOW)
-        if v6:
-            balloon_states = (spec.STATE_SOFT,)
         swap_states = (spec.STATE_HARD, spec.STATE_LOW)
-        reclaiming = st in balloon_states or st in swap_states
-        over_limit = self.consumed - self.limit  # machine memory above the limit
-        # The balloon holds what the guest wants beyond its target (a limit included).
-        wanted = self._wanted()
-        balloon_goal = wanted - self.target
-        if reclaiming:
-            need = np.maximum(self.consumed - self.target, over_limit)
-        else:
-            # No reclamation: a balloon only deflates toward its goal, and a limit is enforced.
-            need = over_limit
-            balloon_goal = np.maximum(wanted - self.limit, np.minimum(self.balloon, balloon_goal))
-        need = np.where(on, need, 0.0)
-        # Never below the part of the reservation the VM has touched.
+        inflate_ok = st not in swap_states or not v6  # 6.x: no ballooning in hard and low
+        goal, reclaiming = self._reclaim_goal()
         R = self.res.sum(axis=1)
         protect = np.maximum(0.0, R - self.reserved_touched)
-        ballooning = st in balloon_states or not reclaiming
-        # Balloon.
-        cap = self.balloon_cap
-        if ballooning:
-            tgt = np.where(can_balloon, np.clip(balloon_goal, 0.0, cap), 0.0)
-        else:
-            tgt = np.where(can_balloon, np.minimum(self.balloon, cap), 0.0)  # hold, no inflation
-        self.balloon_tgt = np.where(on, tgt, 0.0)
-        inflate = np.minimum(np.maximum(0.0, tgt - self.balloon), spec.BALLOON_INFLATE_MB_S * dt)
-        inflate = np.where(on, np.minimum(inflate, protect), 0.0)
-        deflate = np.minimum(np.maximum(0.0, self.balloon - tgt), spec.BALLOON_DEFLATE_MB_S * dt)
+        cap = np.where(can_balloon, self.balloon_cap, 0.0)
+        b_goal = np.minimum(cap, goal) if inflate_ok else np.minimum(self.balloon, goal)
+        b_goal = np.where(on & (can_balloon | ~self.tools), b_goal, self.balloon)  # a booting driver holds
+        b_goal = np.where(on, b_goal, 0.0)
+        self.balloon_tgt = b_goal
+        held = self.balloon + self.swapped + self.zipped
+        limit_bit = np.where(on & (goal > 1e-6) & (self._wanted_now > self.limit + 1e-6), ACT_LIMIT, 0)
+        eps = 1e-9
+        if not (
+            (goal > held + eps).any()
+            or ((self.balloon > b_goal + eps) | ((held > goal + eps) & (self.balloon > eps))).any()
+            or ((b_goal > self.balloon + eps)
+                & (self.swapped + self.zipped > self.swapped_act + self.zipped_act + eps)).any()
+        ):
+            # Nothing can move this step: no VM short of its goal, no balloon to deflate, no
+            # swapped page for a balloon to take over.
+            self._inflated = np.zeros(len(goal))
+            self._set_rest_targets(goal, b_goal)
+            self._set_blocked(act)
+            act |= limit_bit
+            return budget
+        # Deflate: a balloon above its goal, or a VM holding more than its goal.
+        excess = np.maximum(np.maximum(0.0, self.balloon - b_goal), held - goal)
+        deflate = np.minimum(np.minimum(np.maximum(0.0, excess), self.balloon), spec.BALLOON_DEFLATE_MB_S * dt)
         deflate = np.where(on & (can_balloon | ~self.tools), deflate, 0.0)
-        got, freed = self._balloon_take(inflate)
-        self.balloon += got - deflate
+        self.balloon -= deflate
         self.untouched += deflate
-        act |= np.where(got > 0, ACT_BALLOON, 0) | np.where(deflate > 0, ACT_DEFLATE, 0)
-        need = need - freed
+        held = held - deflate
+        # Inflate: resident pages while reclaimed pages fall short of the goal, then pages the
+        # host had swapped or compressed (the balloon takes over from swap).
+        room = np.where(deflate > 0, 0.0, np.maximum(0.0, b_goal - self.balloon))
+        rate = np.minimum(room, spec.BALLOON_INFLATE_MB_S * dt)
+        missing = np.maximum(0.0, goal - held)
+        resident = np.where(on, np.minimum(np.minimum(rate, missing), protect), 0.0)
+        freed = self._take_private(resident)
+        self.balloon += freed
+        convert = self._balloon_convert(np.maximum(0.0, rate - freed))
+        self.balloon += convert
+        self._inflated = freed + convert
+        act |= np.where(freed + convert > 0, ACT_BALLOON, 0) | np.where(deflate > 0, ACT_DEFLATE, 0)
         protect = protect - freed
-        # Swap (compression first, 4.1+).
+        missing = np.maximum(0.0, missing - freed)
+        # Compression and swapping: what the balloon cannot take (no driver, not running yet, at
+        # its cap), or in the hard and low states whatever is still missing now.
+        rest_goal = np.maximum(0.0, goal - b_goal)
         if st in swap_states:
-            swap_need = np.maximum(0.0, need)
+            swap_need = missing
         else:
-            # Soft state or a limit: swap only what the balloon cannot take (no driver, or at cap).
-            room = np.where(can_balloon, np.maximum(0.0, cap - self.balloon), 0.0)
-            swap_need = np.maximum(0.0, need - room)
-            if not reclaiming:
-                swap_need = np.where(over_limit > 0, swap_need, 0.0)
+            swap_need = np.minimum(missing, np.maximum(0.0, rest_goal - self.swapped - self.zipped))
         swap_need = np.where(on, np.minimum(swap_need, np.maximum(0.0, protect)), 0.0)
-        self.swap_tgt = np.where(on, self.swapped + swap_need, 0.0)
+        self._set_rest_targets(goal, b_goal)
         if swap_need.any():
-            # Share before swap: a victim with a sharing match is shared instead.
-            shared_now = self._share_before_swap(swap_need)
-            act |= np.where(shared_now > 0, ACT_SHARE_BEFORE_SWAP, 0)
-            rest = np.maximum(0.0, swap_need - shared_now)
-            if self.compression:
-                room = np.maximum(0.0, self.memsize * self.advanced["Mem.MemZipMaxPct"] / 100.0 / spec.ZIP_RATIO - self.zipped)
-                # Of the victims, the compressible ones go to the cache while it has room; when
-                # the compressor is the bottleneck, fewer victims are taken this step.
-                c = spec.COMPRESSIBLE_FRACTION
-                rate = spec.ZIP_RATE_MB_S * dt
-                z = np.minimum(np.minimum(rest * c, room), rate)
-                rate_bound = (rate < np.minimum(rest * c, room)) & (c > 0)
-                fa = self._active_resident_fraction()
-                zgot = self._take_private(z)
-                self.zipped += zgot
-                self.zipped_act += zgot * fa
-                self.zip_rate = zgot / dt
-                rest = np.where(rate_bound, zgot * (1 - c) / c, rest - zgot)
-                act |= np.where(zgot > 0, ACT_ZIP, 0)
-            tot = rest.sum()
-            if tot > 0 and budget > 0:
-                rest *= min(1.0, budget / tot)
-                sgot = self._swap_out(rest)
-                budget -= float(sgot.sum())
-                act |= np.where(sgot > 0, ACT_SWAP, 0)
-        # Over-limit reclamation is marked as such.
-        act |= np.where(on & (over_limit > 1e-6), ACT_LIMIT, 0)
-        # Low state: VMs above their target are blocked from allocating.
-        if st == spec.STATE_LOW:
-            self.blocked = on & (self.consumed > self.target + 1e-6)
+            budget = self._swap_and_compress(swap_need, dt, budget, act)
+        # Reclamation beyond a limit is marked as such.
+        act |= limit_bit
+        self._set_blocked(act)
+        return budget
+
+    def _set_blocked(self, act: np.ndarray) -> None:
+        """Low state: VMs above their target are blocked from allocating."""
+        if self.state == spec.STATE_LOW:
+            self.blocked = self.on & (self.consumed > self.target + 1e-6)
+            act |= np.where(self.blocked, ACT_BLOCKED, 0)
         else:
             self.blocked = np.zeros(len(self.vms), dtype=bool)
-        act |= np.where(self.blocked, ACT_BLOCKED, 0)
+
+    def _set_rest_targets(self, goal: np.ndarray, b_goal: np.ndarray) -> None:
+        """The compression goal and SWTGT: what the balloon's goal leaves of the reclamation
+        goal, the compressible part to the cache (4.1+) as far as it has room."""
+        on = self.on
+        rest_goal = np.maximum(0.0, goal - b_goal)
+        if self.compression:
+            zip_cap = self.memsize * self.advanced["Mem.MemZipMaxPct"] / 100.0 / spec.ZIP_RATIO
+            more = self.compressible * np.maximum(0.0, rest_goal - self.swapped - self.zipped)
+            zip_goal = np.minimum(self.zipped + more, np.maximum(self.zipped, zip_cap))
+        else:
+            zip_goal = self.zipped
+        self.zip_tgt = np.where(on, np.minimum(zip_goal, rest_goal), 0.0)
+        self.swap_tgt = np.where(on, np.maximum(0.0, rest_goal - self.zip_tgt), 0.0)
+
+    def _swap_and_compress(self, need: np.ndarray, dt: float, budget: float, act: np.ndarray) -> float:
+        """Free `need` MB of resident pages per VM: share before swap, then compress the victims
+        that compress well (4.1+, while the cache has room), then swap within the datastore's
+        budget. Returns the budget left."""
+        # Share before swap: a victim with a sharing match is shared instead.
+        shared_now = self._share_before_swap(need)
+        act |= np.where(shared_now > 0, ACT_SHARE_BEFORE_SWAP, 0)
+        rest = np.maximum(0.0, need - shared_now)
+        if self.compression:
+            room = np.maximum(0.0, self.memsize * self.advanced["Mem.MemZipMaxPct"] / 100.0 / spec.ZIP_RATIO - self.zipped)
+            # Of the victims, the compressible ones go to the cache while it has room; when
+            # the compressor is the bottleneck, fewer victims are taken this step.
+            c = self.compressible
+            rate = spec.ZIP_RATE_MB_S * dt
+            z = np.minimum(np.minimum(rest * c, room), rate)
+            rate_bound = (rate < np.minimum(rest * c, room)) & (c > 0)
+            fa = self._active_resident_fraction()
+            zgot = self._take_private(z)
+            self.zipped += zgot
+            self.zipped_act += zgot * fa
+            self.zip_rate = zgot / dt
+            rest = np.where(rate_bound, _div(zgot * (1 - c), c), rest - zgot)
+            act |= np.where(zgot > 0, ACT_ZIP, 0)
+        tot = rest.sum()
+        if tot > 0 and budget > 0:
+            rest *= min(1.0, budget / tot)
+            sgot = self._swap_out(rest)
+            budget -= float(sgot.sum())
+            act |= np.where(sgot > 0, ACT_SWAP, 0)
         return budget
+
+    def _balloon_convert(self, x: np.ndarray) -> np.ndarray:
+        """The balloon takes up to x MB of guest pages the host had swapped or compressed and
+        the guest is not using (the swap slot or cache slot is freed; no machine memory moves).
+        Returns the MB taken."""
+        if not x.any():
+            return np.zeros_like(x)
+        sw = np.maximum(0.0, self.swapped - self.swapped_act)
+        zp = np.maximum(0.0, self.zipped - self.zipped_act)
+        total = sw + zp
+        x = np.minimum(x, total)
+        fr = _div(x, total)
+        self.swapped = np.maximum(0.0, self.swapped - sw * fr)
+        self.zipped = np.maximum(0.0, self.zipped - zp * fr)
+        return x
 
     def _share_before_swap(self, x: np.ndarray) -> np.ndarray:
         """Of x MB of victims per VM, share those with a match (zero pages, intra-VM duplicates,
-        family pages another VM holds); returns the MB shared instead of swapped."""
+        family pages another VM holds); returns the MB shared instead of swapped. Works on the
+        VMs with victims only."""
+        out = np.zeros(len(x))
         on = self.on & self.pshare
-        unscanned = np.maximum(0.0, self.res[:, :3] - self.shr - self.hsh)
-        cand = unscanned + self.hsh
+        idx = np.nonzero((x > 0) & on)[0]
+        if len(idx) == 0:
+            return out
+        res, shr, hsh = self.res[idx], self.shr[idx], self.hsh[idx]
+        cand = np.maximum(0.0, res[:, :3] - shr - hsh) + hsh
         fam_ok = (self.family >= 0) & (not self.salted)
-        if fam_ok.any():
+        if fam_ok[idx].any():
             counts = np.bincount(self.family[on & fam_ok], minlength=max(1, len(self._families)))
             partner = fam_ok & (counts[np.where(fam_ok, self.family, 0)] >= 2)
+            cand[:, F] *= partner[idx]
         else:
-            partner = np.zeros(len(self.vms), dtype=bool)
-        cand[:, F] *= partner
-        cand *= on[:, None]
-        priv = np.maximum(self.private, 1e-9)
-        frac = np.clip(x / priv, 0, 1)
+            cand[:, F] = 0.0
+        priv = np.maximum(self.private[idx], 1e-9)
+        frac = np.clip(x[idx] / priv, 0, 1)
         conv = cand * frac[:, None]
         # pieces of large pages: the page is broken to share them
-        hsh_part = np.minimum(self.hsh, conv * _div(self.hsh, cand))
+        hsh_part = np.minimum(hsh, conv * _div(hsh, cand))
         uns_part = conv - hsh_part
-        self.hsh -= hsh_part
-        self.shr += conv
-        uns_total = np.maximum(0.0, self.res[:, :3] - (self.shr - conv) - (self.hsh + hsh_part)).sum(axis=1) + self.res[:, U]
-        large_unscanned = np.maximum(0.0, self.large - self.hsh.sum(axis=1) - hsh_part.sum(axis=1))
+        hsh = hsh - hsh_part
+        shr = shr + conv
+        uns_total = np.maximum(0.0, res[:, :3] - (shr - conv) - (hsh + hsh_part)).sum(axis=1) + res[:, U]
+        large = self.large[idx]
+        large_unscanned = np.maximum(0.0, large - hsh.sum(axis=1) - hsh_part.sum(axis=1))
         lu = np.minimum(1.0, _div(large_unscanned, uns_total))
-        self.large = np.maximum(0.0, self.large - hsh_part.sum(axis=1) - uns_part.sum(axis=1) * lu)
+        self.large[idx] = np.maximum(0.0, large - hsh_part.sum(axis=1) - uns_part.sum(axis=1) * lu)
+        self.hsh[idx] = hsh
+        self.shr[idx] = shr
         # Zero pages and duplicates free memory at once; family pages once matched.
-        return conv.sum(axis=1)
+        out[idx] = conv.sum(axis=1)
+        return out
 
     # ---------------------------------------------------------------- reading
 
@@ -1205,6 +1414,7 @@ class Host:
         tc, ac, at = col(R + self.swapped + self.zipped), col(active), col(self.active_true)
         bl, bt, bm = col(self.balloon), col(self.balloon_tgt), col(self.balloon_cap)
         sw, st, zp = col(self.swapped), col(self.swap_tgt), col(self.zipped)
+        zt = col(self.zip_tgt)
         sh, ze, sv = col(self.shared), col(self.shared_zero), col(self.shared - self.common_share)
         si, so, pr = col(self.swap_in_rate), col(self.swap_out_rate), col(self.private)
         un = np.round(np.where(on, self.untouched, memsize), 2).tolist()
@@ -1231,7 +1441,7 @@ class Host:
                 balloon_active=balloon_active[i], private_mb=pr[i], untouched_mb=un[i],
                 active_pct=ap[i], active_slow_pct=asl[i], active_fast_pct=afa[i],
                 zip_cache_mb=zc[i], zip_rate_mb_s=zr[i], unzip_rate_mb_s=ur[i],
-                guest_paging_mb=gp[i], booting=boot[i], **added[i],
+                guest_paging_mb=gp[i], booting=boot[i], zip_target_mb=zt[i], **added[i],
             ))
         onf = on.astype(float)
         shared = float((self.shared * onf).sum())

@@ -770,7 +770,7 @@ class _Checker:
     def workload_setting(self, path: KeyPath, key: str, value: Any, memory: float | None) -> Any:
         top = memory if memory is not None else math.inf
         of_memory = f"from 0 to the VM's memory_mb ({_describe(memory)})" if memory else "0 or more"
-        if key in ("touched_pct", *_PCT_KEYS):
+        if key in ("touched_pct", "compressible_pct", "boot_zero_pct", *_PCT_KEYS):
             pct = self.number(path, value, "a percentage from 0 to 100", lambda v: 0 <= v <= 100)
             return _keep(float, pct)
         if key == "active_mb":

@@ -69,9 +69,21 @@ MINFREE_SCALE = ((4096, 6.0), (8192, 4.0), (16384, 2.0), (None, 1.0))
 # Unpublished: how far above a threshold free memory must climb before the state rises again
 # (hysteresis), as a fraction of minFree.
 STATE_RISE_MARGIN = 0.25
+# Unpublished: how long free memory must stay above that level before the state rises (one
+# Mem.BalancePeriod), so that reclamation toward the targets finishes before the state rises.
+STATE_RISE_DWELL_S = 15.0
+# The dwell starts again whenever free memory falls by more than this fraction of minFree in a
+# step: a state rises only while free memory is steady or rising.
+STATE_RISE_STEADY = 0.01
 # Unpublished: the allocator aims free memory this fraction above the reclamation threshold, so
 # that reclaiming towards the targets lifts the state out of soft and past the hysteresis band.
 FREE_TARGET_MARGIN = 0.30
+
+# Unpublished: in the high state the host gives back memory it has reclaimed from a VM only when
+# the VM's target has risen by more than this share of its memsize (one standard error of the
+# 100-page working-set sample is at most 5 % of memsize), so sampling noise does not make the
+# balloons deflate and refill, which would drift free memory down into the soft state.
+RECLAIM_DEADBAND_PCT = 5.0
 
 # --------------------------------------------------------------------------------------------
 # Advanced settings (section 13)
@@ -148,11 +160,17 @@ IDLE_ACTIVE_PCT = 5.0  # working set of a guest whose profile gives none (an idl
 BALLOON_INFLATE_MB_S = 16.0  # vmmemctl inflate rate per VM
 BALLOON_DEFLATE_MB_S = 32.0  # vmmemctl deflate rate per VM
 ZIP_RATE_MB_S = 64.0  # pages compressed (or decompressed) per second per VM (CPU-bound)
-COMPRESSIBLE_FRACTION = 0.6  # share of swap victims that compress to 2 KB or less
+COMPRESSIBLE_PCT = 60.0  # default share of a guest's pages that compress to 2 KB or less (workload key)
+COMPRESSIBLE_FRACTION = COMPRESSIBLE_PCT / 100.0
 ZIP_RATIO = 0.5  # a compressed page takes a 2 KB slot of the cache
 DUP_COPIES = 2.0  # an intra-VM duplicate page exists in this many copies on average
 LARGE_PAGE_BREAK_MB_S = 64.0  # large pages broken per VM per second when memory is tight
 GUEST_TOUCH_MB_S = 32.0  # a guest whose working set grows touches new memory at this rate
 GUEST_RETOUCH_MB_S = 2.0  # a booted guest refills freed memory (page cache) at this rate
+# A booted guest at work overwrites the zero pages beyond its steady share (those its boot
+# zeroed) at the rate its working set turns over: its working set's size every this many seconds.
+# Calibrated on the paper's Fig. 8, where sharing falls from its boot peak (345 MB) to its working
+# level (about 232 MB) within 15 to 30 minutes.
+WORKSET_TURNOVER_S = 600.0
 COW_WRITE_FRACTION = 0.25  # of shared pages that join the working set, share written (COW break)
 DEFAULT_BOOT_S = 60

@@ -140,8 +140,16 @@ def test_fully_active_vms_get_memory_in_proportion_to_shares():
     d1, d2 = host.decision("v1"), host.decision("v2")
     assert d1.bound == d2.bound == 2
     # A ballooned guest can only be active in what it still has, so its estimate sits at its
-    # allocation, give or take the sampling noise: 2:1 to within that noise.
-    assert d1.target_mb / d2.target_mb == pytest.approx(2.0, rel=0.03)
+    # allocation, give or take the sampling noise (which the idle tax multiplies by k - 1 in a
+    # single decision): 2:1 on average over the decisions, and in what the VMs hold.
+    ratios, held = [], []
+    for _ in range(20):
+        host.run(15)
+        ratios.append(host.decision("v1").target_mb / host.decision("v2").target_mb)
+        snap = host.snapshot()
+        held.append(snap.vm("v1").consumed_mb / snap.vm("v2").consumed_mb)
+    assert sum(held) / len(held) == pytest.approx(2.0, rel=0.03)
+    assert sum(ratios) / len(ratios) == pytest.approx(2.0, rel=0.05)
 
 
 def test_without_the_tax_shares_alone_decide():
@@ -286,7 +294,7 @@ def test_low_state_blocks_vms_above_target():
     assert blocked
 
 
-def test_state_hysteresis_drops_at_once_and_rises_with_a_margin():
+def test_state_hysteresis_drops_at_once_and_rises_with_a_margin_after_a_dwell():
     host = make_host([vm("a", 1024)], memory_mb=4096, system_mb=0)
     th = host.thresholds
     host.state = "high"
@@ -296,7 +304,20 @@ def test_state_hysteresis_drops_at_once_and_rises_with_a_margin():
     host.free_mb = th.high + 1  # above the threshold but inside the margin
     host._update_state()
     assert host.state == "soft"
-    host.free_mb = th.high + spec.STATE_RISE_MARGIN * th.min_free_mb + 1
+    rise = th.high + spec.STATE_RISE_MARGIN * th.min_free_mb
+    host.free_mb = rise + 0.04 * th.min_free_mb  # below the free target the allocator aims for
+    start = host.t
+    while host.t - start < spec.STATE_RISE_DWELL_S - 1:
+        host._update_state()
+        assert host.state == "soft"  # clearly above, but not yet for the dwell time
+        host.t += 1
+    host.free_mb = rise + 0.02 * th.min_free_mb  # falling, though still above: the dwell starts again
+    host._update_state()
+    assert host.state == "soft"
+    host.t += spec.STATE_RISE_DWELL_S - 1
+    host._update_state()
+    assert host.state == "soft"
+    host.t += 1
     host._update_state()
     assert host.state == "high"
     host.free_mb = th.hard - 1

@@ -1213,3 +1213,18 @@ def test_reference_names_every_key_and_its_default():
         )
         assert f"| {maxi.vcpus_per_vm} |" in row and f"{maxi.memory_mb_per_vm} MB" in row
         assert f"| {maxi.vms_per_host} |" in row and f"{maxi.memory_mb_per_host} MB" in row
+
+
+# --------------------------------------------------------------------------------------------
+# Workload keys of the dynamics: compressible pages and boot-zeroed pages
+
+
+def test_compressible_and_boot_zero_keys():
+    text = HOST + vm_text(extra="[vm.workload]\ncompressible_pct = 30\nboot_zero_pct = 55\nzero_pct = 5\n")
+    wl = parse_profile(text, "p.toml").vms[0].workload
+    assert wl.compressible_pct == 30 and wl.boot_zero_pct == 55 and wl.zero_pct == 5
+    default = parse_profile(HOST + vm_text(), "p.toml").vms[0].workload
+    assert default.compressible_pct == 60 and default.boot_zero_pct is None
+    bad = HOST + vm_text(extra="[vm.workload]\ncompressible_pct = 150\n")
+    (problem,) = problems_of(bad)
+    assert problem.line == line_of(bad, "compressible_pct") and "percentage" in str(problem)

@@ -446,8 +446,11 @@ def _sample(group: Group, v: dict[str, float], when: datetime, at_time: datetime
     if "balloon_active" in v:
         group.memctl_seen = True
         group.memctl_ran = group.memctl_ran or v["balloon_active"] > 0
-    held = v.get("granted_mb", 0.0) + v.get("swapped_mb", 0.0) + v.get("zipped_mb", 0.0)
-    touched = max(v.get("touched_mb", 0.0), held)
+    # What the guest has touched since boot: its pages held now (backed, swapped, compressed)
+    # and those it gave the balloon driver, which it had touched before.
+    held = (v.get("granted_mb", 0.0) + v.get("swapped_mb", 0.0) + v.get("zipped_mb", 0.0)
+            + v.get("balloon_mb", 0.0))
+    touched = max(v.get("touched_mb", 0.0) + v.get("balloon_mb", 0.0), held)
     group.max_touched_mb = max(group.max_touched_mb, touched)
     group.max_balloon_mb = max(group.max_balloon_mb, v.get("balloon_mb", 0.0))
     if touched > 0:
@@ -750,7 +753,8 @@ def _workload(g: Group, memory_mb: int, zero_pct: float | None, family_pct: floa
     if ran:
         touched_pct = min(100.0, 100.0 * g.max_touched_mb / memory_mb)
         put(wl, "touched_pct", round(touched_pct, 1),
-            note="most Touched MBytes (or granted + swapped + compressed) over the capture")
+            note="most Touched MBytes + Memctl MBytes (or granted + swapped + compressed + "
+                 "ballooned) over the capture")
     else:
         put(wl, "touched_pct", 100.0, guess="the VM did not run during the capture")
     # Schedule times count from the VM's power-on: the --at sample, or the first power-on after.

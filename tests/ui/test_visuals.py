@@ -47,6 +47,7 @@ def _build_host() -> tuple[Host, History]:
             content_family="lin",
             reservation_mb=256,
             limit_mb=800,
+            max_balloon_mb=100,  # the balloon cannot take all it holds beyond its limit
             workload=Workload(active_mb=200),
         )
     )
