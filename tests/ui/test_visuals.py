@@ -361,7 +361,15 @@ async def test_host_chart_legend_and_thresholds(world):
 @run_async
 async def test_chart_throttles_and_skips_unchanged(world):
     host, history, snap, _ = world
-    chart = HostChart(min_interval_s=0.2)
+    # The later state is built before the chart starts its interval, so that a slow machine
+    # cannot stretch the time between the two updates past it.
+    later = host.fork()
+    longer = History(length=200)
+    for _ in range(3):
+        later.run(10)
+        longer.add(later.snapshot())
+    later_snap = later.snapshot()
+    chart = HostChart(min_interval_s=1.0)
     app = Harness([chart], feed_all([chart], world, None))
     async with app.run_test(size=(80, 20)) as pilot:
         await pilot.pause()
@@ -371,14 +379,9 @@ async def test_chart_throttles_and_skips_unchanged(world):
         chart.update_from(snap, history, None, host.thresholds)  # same inputs
         rendered(chart)
         assert chart.redraw_count == 1 and chart.build_count == builds
-        later = host.fork()
-        longer = History(length=200)
-        for _ in range(3):
-            later.run(10)
-            longer.add(later.snapshot())
-        chart.update_from(later.snapshot(), longer, None, later.thresholds)
+        chart.update_from(later_snap, longer, None, later.thresholds)
         assert chart.redraw_count == 1  # within the interval: waits
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(1.1)
         await pilot.pause()
         assert chart.redraw_count == 2
 
