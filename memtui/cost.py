@@ -100,7 +100,7 @@ def _core(swap_in_mb_s, unzip_mb_s, ws_swapped, ws_zipped, ws, balloon, memsize,
     zip_s = unzip_mb * DECOMPRESS_S_PER_MB + stall(ws_zipped)
     guest_s = stall(ws_guest)
     total = swap_s + zip_s + guest_s
-    scale = np.where(total > dt, dt / np.where(total > 0, total, 1.0), 1.0)
+    scale = dt / np.maximum(total, dt)  # waits beyond the whole step scaled down to it
     swap_s, zip_s, guest_s = swap_s * scale, zip_s * scale, guest_s * scale
     waiting = np.minimum(1.0, (swap_s + zip_s + guest_s) / dt)
     over = np.where(on, balloon_overhead_pct(balloon, memsize), 0.0)
