@@ -60,10 +60,10 @@ class FieldOrderScreen(ModalScreen[list[str] | None]):
             yield Static("Order of the VM list's fields (esxtop's o)", classes="dialog-title")
             yield Static("", id="order-table", markup=False)
             yield Static("", id="order-letters", markup=False)
-            keys = "A-L moves a group: upper case left, lower right · Enter applies"
+            keys = "A-L move a group (upper case left, lower right) · Enter applies"
             if self.files:
-                keys += " · W writes, R reads the field file"
-            yield Static(Text(keys + " · Esc"), classes="dialog-keys", markup=False)
+                keys += " · W/R write/read the field file"
+            yield Static(Text(keys + " · Esc"), classes="dialog-keys order-keys", markup=False)
 
     def on_mount(self) -> None:
         self._show()
