@@ -56,7 +56,16 @@ WORKLOAD_KEYS = ("touched_pct", "active_mb", "zero_pct", "family_pct", "dup_pct"
 
 def _div(a, b, empty: float = 0.0) -> np.ndarray:
     """a / b elementwise, `empty` where b is 0."""
-    return np.divide(a, b, out=np.full(np.shape(b), empty, dtype=float), where=b > 0)
+    out = np.empty(b.shape if type(b) is np.ndarray else np.shape(b))
+    out.fill(empty)
+    return np.divide(a, b, out=out, where=b > 0)
+
+
+# The clip ufunc itself (what np.clip calls), without np.clip's per-call Python overhead.
+try:
+    from numpy._core.umath import clip as _clip
+except ImportError:  # numpy 1.x
+    from numpy.core.umath import clip as _clip
 
 
 class AdmissionError(Exception):
@@ -1043,7 +1052,7 @@ class Host:
         on = self.on
         period = float(self.advanced["Mem.SamplePeriod"])
         ws = np.minimum(self.active_true, self.memsize - self.balloon)
-        p = np.where(on & (self.memsize > 0), np.clip(ws / np.where(self.memsize > 0, self.memsize, 1), 0, 1), 0.0)
+        p = np.where(on & (self.memsize > 0), _clip(ws / np.where(self.memsize > 0, self.memsize, 1), 0, 1), 0.0)
         self.sample_acc += p * dt
         self.sample_elapsed += np.where(on, dt, 0.0)
         gs = 1 - (1 - spec.ACTIVE_SLOW_GAIN_PER_30S) ** (period / 30.0)
@@ -1052,7 +1061,7 @@ class Host:
         if done.any():
             idx = np.nonzero(done)[0]
             p_avg = self.sample_acc[idx] / self.sample_elapsed[idx]
-            hits = self.rng.binomial(spec.SAMPLE_PAGES, np.clip(p_avg, 0, 1))
+            hits = self.rng.binomial(spec.SAMPLE_PAGES, _clip(p_avg, 0, 1))
             f = hits / spec.SAMPLE_PAGES
             self.act_slow[idx] += gs * (f - self.act_slow[idx])
             self.act_fast[idx] += gf * (f - self.act_fast[idx])
@@ -1129,7 +1138,7 @@ class Host:
         if self.advanced["Mem.IdleTaxType"] == 1:
             # Variable tax (the model's own form): the rate grows with the VM's idle ratio.
             idle = 1.0 - _div(a, demand)
-            tau_i = tau * np.sqrt(np.clip(idle, 0, 1))
+            tau_i = tau * np.sqrt(_clip(idle, 0, 1))
         else:
             tau_i = np.full(len(self.vms), tau)
         k = 1.0 / (1.0 - tau_i)
@@ -1141,7 +1150,7 @@ class Host:
         def alloc(lam: float) -> np.ndarray:
             x = lam * S
             p = np.where(x <= a, x, (x + (k - 1) * a) / k)
-            return np.clip(p, lo, hi)
+            return _clip(p, lo, hi)
 
         if (hi * on).sum() <= available:
             target = hi.copy()
@@ -1375,7 +1384,7 @@ class Host:
         else:
             cand[:, F] = 0.0
         priv = np.maximum(self.private[idx], 1e-9)
-        frac = np.clip(x[idx] / priv, 0, 1)
+        frac = _clip(x[idx] / priv, 0, 1)
         conv = cand * frac[:, None]
         # pieces of large pages: the page is broken to share them
         hsh_part = np.minimum(hsh, conv * _div(hsh, cand))
