@@ -154,6 +154,7 @@ class Host:
         self._wanted_now = np.zeros(0)  # what each VM wants, this step
         self._thresholds_key = None
         self._groups_key = None
+        self._floors_of = None
         self._groups = None
         self._thresholds: tables.Thresholds | None = None
         self._zero_all()
@@ -338,11 +339,11 @@ class Host:
             # Family pages of a VM are shared as far as another VM of its family holds them:
             # shared_i = min(v_i, the largest v_j of the others), and the family's common copies
             # are the second-largest v (what the two largest hold in common).
-            members, famv, order_key, ends, counts = groups
+            members, famv, order_key, ends, counts, last, second, has_second = groups
             vals = self.shr[members, F]
             sorted_vals = vals[np.lexsort((vals, order_key))]
-            top1 = sorted_vals[ends - 1]
-            top2 = np.where(counts >= 2, sorted_vals[np.maximum(ends - 2, 0)], 0.0)
+            top1 = sorted_vals[last]
+            top2 = np.where(has_second, sorted_vals[second], 0.0)
             other = np.where(vals < top1[famv], top1[famv], top2[famv])
             sf = np.minimum(vals, other)
             total = np.bincount(famv, weights=sf, minlength=len(counts))
@@ -380,15 +381,21 @@ class Host:
             fams, famv = np.unique(self.family[members], return_inverse=True)
             counts = np.bincount(famv)
             ends = np.cumsum(counts)
-            self._groups = (members, famv, famv, ends, counts)
+            # With the index of each family's largest and second-largest value once sorted.
+            self._groups = (members, famv, famv, ends, counts, ends - 1, np.maximum(ends - 2, 0), counts >= 2)
         self._groups_key = key
         return self._groups
 
     # ---------------------------------------------------------------- state
 
     def _update_state(self) -> bool:
-        floors = self.thresholds.floors()
-        names = [s for s, _ in floors]
+        th = self.thresholds
+        if self._floors_of is not th:  # the thresholds are cached and immutable
+            self._floors_of = th
+            self._floors = th.floors()
+            self._floor_names = [s for s, _ in self._floors]
+        floors = self._floors
+        names = self._floor_names
         cur = names.index(self.state) if self.state in names else 0
         free = self.free_mb
         raw = next(i for i, (_, floor) in enumerate(floors) if free >= floor)
