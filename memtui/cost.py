@@ -137,7 +137,9 @@ def advance(host, dt: float) -> None:
 
     The window is a new array each step (never changed in place), so a forked host can share
     it; it is kept with the VM names it belongs to and realigned when VMs come and go."""
-    now = np.stack([getattr(host, k) for k in _RAW])[None]
+    now = np.empty((1, len(_RAW), len(host.on)))
+    for j, k in enumerate(_RAW):
+        now[0, j] = getattr(host, k)
     prev = getattr(host, "cost_window", None)
     rev = host.revision
     if prev is not None and prev[2] == rev and prev[1].shape[2] == now.shape[2]:

@@ -56,7 +56,16 @@ WORKLOAD_KEYS = ("touched_pct", "active_mb", "zero_pct", "family_pct", "dup_pct"
 
 def _div(a, b, empty: float = 0.0) -> np.ndarray:
     """a / b elementwise, `empty` where b is 0."""
-    return np.divide(a, b, out=np.full(np.shape(b), empty, dtype=float), where=b > 0)
+    out = np.empty(b.shape if type(b) is np.ndarray else np.shape(b))
+    out.fill(empty)
+    return np.divide(a, b, out=out, where=b > 0)
+
+
+# The clip ufunc itself (what np.clip calls), without np.clip's per-call Python overhead.
+try:
+    from numpy._core.umath import clip as _clip
+except ImportError:  # numpy 1.x
+    from numpy.core.umath import clip as _clip
 
 
 class AdmissionError(Exception):
@@ -145,6 +154,7 @@ class Host:
         self._wanted_now = np.zeros(0)  # what each VM wants, this step
         self._thresholds_key = None
         self._groups_key = None
+        self._floors_of = None
         self._groups = None
         self._thresholds: tables.Thresholds | None = None
         self._zero_all()
@@ -329,11 +339,11 @@ class Host:
             # Family pages of a VM are shared as far as another VM of its family holds them:
             # shared_i = min(v_i, the largest v_j of the others), and the family's common copies
             # are the second-largest v (what the two largest hold in common).
-            members, famv, order_key, ends, counts = groups
+            members, famv, order_key, ends, counts, last, second, has_second = groups
             vals = self.shr[members, F]
             sorted_vals = vals[np.lexsort((vals, order_key))]
-            top1 = sorted_vals[ends - 1]
-            top2 = np.where(counts >= 2, sorted_vals[np.maximum(ends - 2, 0)], 0.0)
+            top1 = sorted_vals[last]
+            top2 = np.where(has_second, sorted_vals[second], 0.0)
             other = np.where(vals < top1[famv], top1[famv], top2[famv])
             sf = np.minimum(vals, other)
             total = np.bincount(famv, weights=sf, minlength=len(counts))
@@ -371,15 +381,21 @@ class Host:
             fams, famv = np.unique(self.family[members], return_inverse=True)
             counts = np.bincount(famv)
             ends = np.cumsum(counts)
-            self._groups = (members, famv, famv, ends, counts)
+            # With the index of each family's largest and second-largest value once sorted.
+            self._groups = (members, famv, famv, ends, counts, ends - 1, np.maximum(ends - 2, 0), counts >= 2)
         self._groups_key = key
         return self._groups
 
     # ---------------------------------------------------------------- state
 
     def _update_state(self) -> bool:
-        floors = self.thresholds.floors()
-        names = [s for s, _ in floors]
+        th = self.thresholds
+        if self._floors_of is not th:  # the thresholds are cached and immutable
+            self._floors_of = th
+            self._floors = th.floors()
+            self._floor_names = [s for s, _ in self._floors]
+        floors = self._floors
+        names = self._floor_names
         cur = names.index(self.state) if self.state in names else 0
         free = self.free_mb
         raw = next(i for i, (_, floor) in enumerate(floors) if free >= floor)
@@ -1043,7 +1059,7 @@ class Host:
         on = self.on
         period = float(self.advanced["Mem.SamplePeriod"])
         ws = np.minimum(self.active_true, self.memsize - self.balloon)
-        p = np.where(on & (self.memsize > 0), np.clip(ws / np.where(self.memsize > 0, self.memsize, 1), 0, 1), 0.0)
+        p = np.where(on & (self.memsize > 0), _clip(ws / np.where(self.memsize > 0, self.memsize, 1), 0, 1), 0.0)
         self.sample_acc += p * dt
         self.sample_elapsed += np.where(on, dt, 0.0)
         gs = 1 - (1 - spec.ACTIVE_SLOW_GAIN_PER_30S) ** (period / 30.0)
@@ -1052,7 +1068,7 @@ class Host:
         if done.any():
             idx = np.nonzero(done)[0]
             p_avg = self.sample_acc[idx] / self.sample_elapsed[idx]
-            hits = self.rng.binomial(spec.SAMPLE_PAGES, np.clip(p_avg, 0, 1))
+            hits = self.rng.binomial(spec.SAMPLE_PAGES, _clip(p_avg, 0, 1))
             f = hits / spec.SAMPLE_PAGES
             self.act_slow[idx] += gs * (f - self.act_slow[idx])
             self.act_fast[idx] += gf * (f - self.act_fast[idx])
@@ -1129,7 +1145,7 @@ class Host:
         if self.advanced["Mem.IdleTaxType"] == 1:
             # Variable tax (the model's own form): the rate grows with the VM's idle ratio.
             idle = 1.0 - _div(a, demand)
-            tau_i = tau * np.sqrt(np.clip(idle, 0, 1))
+            tau_i = tau * np.sqrt(_clip(idle, 0, 1))
         else:
             tau_i = np.full(len(self.vms), tau)
         k = 1.0 / (1.0 - tau_i)
@@ -1141,7 +1157,7 @@ class Host:
         def alloc(lam: float) -> np.ndarray:
             x = lam * S
             p = np.where(x <= a, x, (x + (k - 1) * a) / k)
-            return np.clip(p, lo, hi)
+            return _clip(p, lo, hi)
 
         if (hi * on).sum() <= available:
             target = hi.copy()
@@ -1375,7 +1391,7 @@ class Host:
         else:
             cand[:, F] = 0.0
         priv = np.maximum(self.private[idx], 1e-9)
-        frac = np.clip(x[idx] / priv, 0, 1)
+        frac = _clip(x[idx] / priv, 0, 1)
         conv = cand * frac[:, None]
         # pieces of large pages: the page is broken to share them
         hsh_part = np.minimum(hsh, conv * _div(hsh, cand))

@@ -35,10 +35,15 @@ def advance(host, dt: float) -> None:
     """Move the host's overcommit averages on by one step of `dt` seconds."""
     level = overcommit_level(host)
     prev = getattr(host, "overcommit_avg", (0.0, 0.0, 0.0))
-    host.overcommit_avg = tuple(
-        a + (1.0 - math.exp(-dt / period)) * (level - a)
-        for a, period in zip(prev, OVERCOMMIT_AVG_PERIODS_S, strict=True)
-    )
+    gains = _GAINS.get(dt)
+    if gains is None:
+        gains = _GAINS[dt] = tuple(1.0 - math.exp(-dt / period) for period in OVERCOMMIT_AVG_PERIODS_S)
+    host.overcommit_avg = (prev[0] + gains[0] * (level - prev[0]), prev[1] + gains[1] * (level - prev[1]),
+                           prev[2] + gains[2] * (level - prev[2]))
+
+
+# The gain of each average for a step of dt seconds, by dt.
+_GAINS: dict[float, tuple[float, float, float]] = {}
 
 
 def host_fields(host) -> dict[str, float]:
