@@ -9,6 +9,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from memtui import paths
@@ -20,6 +22,20 @@ from memtui.vsphere.state import LockedGate
 
 USER = "root"
 PASSWORD = "s3cret pass"
+
+
+@contextmanager
+def memtui_home(home: Path) -> Iterator[None]:
+    """MEMTUI_HOME pointed at `home` for a module's in-process endpoint, restored after."""
+    old = os.environ.get("MEMTUI_HOME")
+    os.environ["MEMTUI_HOME"] = str(home)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("MEMTUI_HOME", None)
+        else:
+            os.environ["MEMTUI_HOME"] = old
 
 
 class InProcess:

@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from pyVim.task import WaitForTask
 from pyVmomi import vim, vmodl
 
-from tests.serve_helpers import PASSWORD, InProcess
+from tests.serve_helpers import PASSWORD, InProcess, memtui_home
 
 PC = vmodl.query.PropertyCollector
 
 
 @pytest.fixture(scope="module")
 def endpoint(tmp_path_factory):
-    old = os.environ.get("MEMTUI_HOME")
-    os.environ["MEMTUI_HOME"] = str(tmp_path_factory.mktemp("home"))
-    ep = InProcess()
-    ep.step(150)  # past the boot storm: the desktops balloon
-    yield ep
-    ep.close()
-    if old is None:
-        os.environ.pop("MEMTUI_HOME", None)
-    else:
-        os.environ["MEMTUI_HOME"] = old
+    with memtui_home(tmp_path_factory.mktemp("home")):
+        ep = InProcess()
+        ep.step(150)  # past the boot storm: the desktops balloon
+        yield ep
+        ep.close()
 
 
 @pytest.fixture(scope="module")

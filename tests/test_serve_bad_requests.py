@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 import http.client
-import os
 import re
 
 import pytest
 from pyVmomi import SoapAdapter, VmomiSupport, vim, vmodl
 
-from tests.serve_helpers import PASSWORD, USER, InProcess, unverified_context
+from tests.serve_helpers import PASSWORD, USER, InProcess, memtui_home, unverified_context
 
 VERSION = VmomiSupport.GetServiceVersions("vim25")[0]
 
 
 @pytest.fixture(scope="module")
 def endpoint(tmp_path_factory):
-    old = os.environ.get("MEMTUI_HOME")
-    os.environ["MEMTUI_HOME"] = str(tmp_path_factory.mktemp("home"))
-    ep = InProcess()
-    yield ep
-    ep.close()
-    if old is None:
-        os.environ.pop("MEMTUI_HOME", None)
-    else:
-        os.environ["MEMTUI_HOME"] = old
+    with memtui_home(tmp_path_factory.mktemp("home")):
+        ep = InProcess()
+        yield ep
+        ep.close()
 
 
 def post(endpoint, body: bytes, cookie: str | None = None, headers: dict | None = None):
