@@ -164,10 +164,20 @@ def cmd_import(argv: list[str]) -> int:
     return import_main(args.capture, args.out, at=args.at, force=args.force)
 
 
-def cmd_lab(argv: list[str]) -> int:
-    from memtui.labs import lab_main
+def _lab_ui():
+    """The terminal UI's entry for a lab (`memtui lab start`), or None where it cannot be
+    imported."""
+    try:
+        from memtui.ui.app import run_lab
+    except ImportError:
+        return None
+    return run_lab
 
-    return lab_main(argv)
+
+def cmd_lab(argv: list[str]) -> int:
+    from memtui.practice.labcli import lab_main
+
+    return lab_main(argv, ui=_lab_ui)
 
 
 def cmd_bench(argv: list[str]) -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from memtui import paths
 from memtui.profile import load_profile
-from memtui.ui.session import Session
+from memtui.session import Session
 from memtui.vsphere.cert import ensure_certificate
 from memtui.vsphere.serve import Endpoint, start_server
 from memtui.vsphere.state import LockedGate

@@ -178,7 +178,7 @@ from memtui.cli import main
 buf = io.StringIO()
 with contextlib.redirect_stdout(buf):
     code = main(["run", sys.argv[1], "--for", "2m", "--format", "jsonl"])
-import memtui.model, memtui.profile, memtui.batch, memtui.check, memtui.explain, memtui.whatif, memtui.labs
+import memtui.model, memtui.profile, memtui.batch, memtui.check, memtui.practice.explain, memtui.practice.whatif, memtui.practice.labcli
 bad = sorted(m for m in sys.modules if m.split(".")[0] in ("textual", "rich", "textual_plotext", "plotext"))
 print(code, bad)
 """

@@ -6,8 +6,10 @@ import re
 
 import pytest
 
-from memtui import labs, model
-from memtui.explain import explain_host, explain_vm, mb, num
+from memtui import model
+from memtui.practice.explain import explain_host, explain_vm, mb, num
+from memtui.practice.labfile import load_lab
+from memtui.practice.session import LabSession
 
 
 def _scenarios():
@@ -139,8 +141,8 @@ def check_host(host) -> None:
 def test_explanations_match_the_model_in_every_situation():
     seen: set[str] = set()
     for name, actions in _scenarios():
-        lab = labs.load_lab(name)
-        s = labs.LabSession(lab)
+        lab = load_lab(name)
+        s = LabSession(lab)
         for a in actions:
             assert s.apply(a).ok
         # every 5 s for two minutes, then every 20 s, and every second through the burst of
@@ -157,7 +159,7 @@ def test_explanations_match_the_model_in_every_situation():
 
 def test_the_quoted_hysteresis_is_the_models():
     """Below the soft threshold the state rises back at the free memory the text quotes."""
-    s = labs.LabSession(labs.load_lab("swap-storm"))
+    s = LabSession(load_lab("swap-storm"))
     host = s.host
     order = ["high", "soft", "hard", "low"]
     while host.state not in ("hard", "low"):
@@ -176,8 +178,8 @@ def test_the_quoted_hysteresis_is_the_models():
 
 
 def test_powered_off_vm_and_empty_host():
-    lab = labs.load_lab("overhead-admission")
-    s = labs.LabSession(lab)
+    lab = load_lab("overhead-admission")
+    s = LabSession(lab)
     assert "powered off" in explain_vm(s.host, "db02")[0]
     for vm in ("db01", "app01"):
         s.apply({"vm": vm, "power": "off"})
@@ -186,6 +188,6 @@ def test_powered_off_vm_and_empty_host():
 
 
 def test_unknown_vm_raises_keyerror():
-    s = labs.LabSession(labs.load_lab("idle-tax"))
+    s = LabSession(load_lab("idle-tax"))
     with pytest.raises(KeyError):
         explain_vm(s.host, "nope")

@@ -11,20 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from memtui import labs
-from memtui.labs import (
-    FAILED,
-    MET,
-    PENDING,
-    LabError,
-    LabSession,
-    ProgressStore,
-    lab_main,
-    parse_lab,
-)
+from memtui.practice import actions, figures, labfile
+from memtui.practice.labcli import lab_main
+from memtui.practice.labfile import LabError, parse_lab
+from memtui.practice.objectives import FAILED, MET, PENDING
+from memtui.practice.progress import ProgressStore
+from memtui.practice.session import LabSession
 
 SOLUTIONS = Path(__file__).parent / "lab_solutions"
-BUNDLED = sorted(p.stem for p in labs.lab_files())
+BUNDLED = sorted(p.stem for p in labfile.lab_files())
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +32,7 @@ def _isolated_home(tmp_path, monkeypatch):
 
 def test_at_least_ten_bundled_labs_load():
     assert len(BUNDLED) >= 10
-    loaded = labs.list_labs()
+    loaded = labfile.list_labs()
     assert [lab.name for lab in loaded] != []
     assert sorted(lab.name for lab in loaded) == BUNDLED  # none is silently left out
     levels = {lab.level for lab in loaded}
@@ -110,7 +105,7 @@ active_mb = 500
 """
 
 
-def make_lab(objectives: str, duration: str = "5m", extra: str = "") -> labs.Lab:
+def make_lab(objectives: str, duration: str = "5m", extra: str = "") -> labfile.Lab:
     text = (
         BASE
         + f"""
@@ -382,24 +377,24 @@ def test_ending_early_fails_what_is_undecided():
 
 
 def test_fast_figures_equal_the_snapshot():
-    lab = labs.load_lab("swap-storm")
+    lab = labfile.load_lab("swap-storm")
     s = LabSession(lab)
     for _ in range(8):
         s.advance(60)
         snap = s.host.snapshot()
-        reader = labs.MetricReader(s.host)
+        reader = figures.MetricReader(s.host)
         for vm in snap.vms:
-            for metric in labs._FAST_VM:
+            for metric in figures._FAST_VM:
                 assert reader.vm(vm.name, metric) == pytest.approx(
                     getattr(vm, metric), abs=0.011
                 ), metric
-        cost_reader = labs.MetricReader(s.host)  # the cost figures' own fast path
+        cost_reader = figures.MetricReader(s.host)  # the cost figures' own fast path
         for vm in snap.vms:
-            for metric in labs._COST_VM:
+            for metric in figures._COST_VM:
                 assert cost_reader.vm(vm.name, metric) == pytest.approx(
                     getattr(vm, metric), abs=0.011
                 ), metric
-        for metric in labs._FAST_HOST:
+        for metric in figures._FAST_HOST:
             assert reader.host_metric(metric) == pytest.approx(
                 getattr(snap.host, metric), abs=0.011
             ), metric
@@ -502,7 +497,7 @@ def test_cli_check_prints_each_objective(capsys):
 
 def test_labs_module_imports_no_ui_toolkit():
     code = (
-        "import sys, memtui.labs, memtui.explain, memtui.whatif; "
+        "import sys, memtui.practice.labcli, memtui.practice.explain, memtui.practice.whatif; "
         "assert 'textual' not in sys.modules and 'rich' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -513,14 +508,14 @@ def test_labs_module_imports_no_ui_toolkit():
 
 def test_progress_survives_restarts_and_keeps_the_best(tmp_path):
     path = tmp_path / "p" / "labs.toml"
-    lab = labs.load_lab("esxtop-columns")
+    lab = labfile.load_lab("esxtop-columns")
     store = ProgressStore(path)
     store.record_start(lab)
     s = LabSession(lab)
     s.end()
     store.record_result(s.result())
     assert ProgressStore(path).get(lab.name).status == "failed"
-    s = labs.play(lab, labs.load_actions(SOLUTIONS / "esxtop-columns.toml", lab))
+    s = actions.play(lab, actions.load_actions(SOLUTIONS / "esxtop-columns.toml", lab))
     ProgressStore(path).record_result(s.result())
     s = LabSession(lab)
     s.end()
@@ -538,7 +533,7 @@ def test_unreadable_progress_is_kept_aside(tmp_path):
     path.write_text("this is = = not toml")
     store = ProgressStore(path)
     assert store.problem and store.get("x").status == "new"
-    store.record_start(labs.load_lab("idle-tax"))
+    store.record_start(labfile.load_lab("idle-tax"))
     assert (tmp_path / "labs.toml.bad").read_text() == "this is = = not toml"
     assert ProgressStore(path).get("idle-tax").status == "started"
 
@@ -620,5 +615,5 @@ value = 1
 def test_cost_figures_are_objective_metrics():
     for metric in ("throughput_pct", "mem_latency_pct", "swap_wait_pct", "balloon_overhead_pct",
                    "ws_swapped_mb", "touched_write_mb", "zip_cache_size_mb"):
-        assert metric in labs.VM_METRICS
-    assert "overcommit_avg_5m" in labs.HOST_METRICS
+        assert metric in figures.VM_METRICS
+    assert "overcommit_avg_5m" in figures.HOST_METRICS

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from memtui import labs
-from memtui.whatif import ChangeRefused, apply_change, preview
+from memtui.practice.labfile import load_lab
+from memtui.practice.whatif import ChangeRefused, apply_change, preview
 
 
 def _host(name="limit-balloon"):
-    return labs.load_lab(name).new_host()
+    return load_lab(name).new_host()
 
 
 def test_preview_leaves_the_live_run_untouched():
@@ -44,7 +44,7 @@ def test_preview_shows_the_effect_of_the_change():
 
 
 def test_refused_change_returns_the_reason_and_no_projection():
-    host = labs.load_lab("overhead-admission").new_host()
+    host = load_lab("overhead-admission").new_host()
     p = preview(host, {"vm": "db02", "power": "on"}, seconds=30)
     assert not p.ok and p.after is None and "short by 180.85 MB" in p.error
     assert p.before is not None and host.vms[2].power == "off"
@@ -79,7 +79,7 @@ def test_apply_change_is_all_or_nothing():
 def test_preview_shows_what_the_change_gains_the_guests():
     """Ballooning back on before the batch: db01's throughput over the projection is higher with
     the change than without (mean and lowest), and the rows carry both."""
-    lab = labs.load_lab("balloon-vs-swap")
+    lab = load_lab("balloon-vs-swap")
     host = lab.new_host()
     host.run(200)
     p = preview(host, {"set": {"Mem.CtlMaxPercent": 65}}, seconds=300)

@@ -26,14 +26,15 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from memtui import paths
+from memtui.session import Session
 from memtui.ui.screen import MainScreen
-from memtui.ui.session import Session
 from memtui.ui.settings import load_settings, save_settings
 
 if TYPE_CHECKING:  # the model (numpy) is imported after the first frame, in a worker
     from memtui.config import Profile
-    from memtui.labs import Lab, LabProgress
     from memtui.model import Host
+    from memtui.practice.labfile import Lab
+    from memtui.practice.progress import LabCatalog, LabProgress
     from memtui.ui.api import ApiLink
 
     # What a loader returns: the host, its profile, and the lab it is the host of (or None).
@@ -156,6 +157,7 @@ class MemtuiApp(App[int]):
         self.loading = loading or "Loading the profile..."
         self.load_problems: list[str] = []  # why `load` failed (run() prints them)
         self.lab_progress: LabProgress | None = None  # the learner's record on the open lab
+        self._lab_catalog: LabCatalog | None = None
         self.opening_lab = lab_name or (lab.name if lab is not None else None)
         self.ui_s_total = 0.0  # wall time spent updating panes (the benchmark reads it)
         self.session: Session | None = None
@@ -174,7 +176,7 @@ class MemtuiApp(App[int]):
                      speed_x: float | None = None) -> Session:
         lab_session = None
         if lab is not None:
-            from memtui.labs import LabSession
+            from memtui.practice.session import LabSession
 
             lab_session = LabSession(lab, host)
         session = Session(host, profile, readonly=self.readonly, restricted=self.restricted,
@@ -185,6 +187,16 @@ class MemtuiApp(App[int]):
     @property
     def loaded(self) -> bool:
         return self.session is not None
+
+    @property
+    def lab_catalog(self) -> LabCatalog:
+        """The bundled labs with the user's progress (the lab pane and the palette list
+        them); made on first use, from a worker thread, so that nothing is read before then."""
+        if self._lab_catalog is None:
+            from memtui.practice.progress import LabCatalog
+
+            self._lab_catalog = LabCatalog()
+        return self._lab_catalog
 
     # ---------------------------------------------------------------- start and stop
 
@@ -424,7 +436,7 @@ class MemtuiApp(App[int]):
     # ---------------------------------------------------------------- labs
 
     def _read_lab_progress(self) -> None:
-        from memtui.labs import ProgressStore
+        from memtui.practice.progress import ProgressStore
 
         store = ProgressStore()
         if store.problem:
@@ -436,7 +448,8 @@ class MemtuiApp(App[int]):
         False: asked already)."""
 
         def go() -> None:
-            from memtui.labs import LabError, ProgressStore, lab_files, load_lab
+            from memtui.practice.labfile import LabError, lab_files, load_lab
+            from memtui.practice.progress import ProgressStore
 
             if self.restricted and name not in {f.stem for f in lab_files()}:
                 self.notify(f"Restricted mode: labs are opened by the name of a bundled lab, "
@@ -509,7 +522,7 @@ class MemtuiApp(App[int]):
         session = self.session
         if session is None or session.lab is None or not session.lab.finished or session.lab_recorded:
             return
-        from memtui.labs import ProgressStore
+        from memtui.practice.progress import ProgressStore
 
         session.lab_recorded = True
         self.set_running(False)
@@ -722,7 +735,8 @@ def is_lab_file(path: Path) -> bool:
 
 
 def _load_lab_file(path: Path, record: bool = True) -> Loaded:
-    from memtui.labs import LabError, ProgressStore, load_lab
+    from memtui.practice.labfile import LabError, load_lab
+    from memtui.practice.progress import ProgressStore
 
     try:
         lab = load_lab(path)

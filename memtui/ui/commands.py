@@ -5,19 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from memtui import spec
+from memtui.session import SPEEDS_X
 from memtui.ui.columns import COLUMN_LIST
-from memtui.ui.session import SPEEDS_X
+from memtui.ui.screen import MainScreen
 from memtui.ui.status import speed_text
-
-if TYPE_CHECKING:
-    from memtui.ui.screen import MainScreen
-
 
 Command = tuple[str, str, Callable[[], object], bool]  # (title, help, callback, discoverable)
 
@@ -105,31 +101,11 @@ def build_commands(main: MainScreen, labs: list[tuple[str, int, str, str]] | Non
         add("lab: end (give up)...", "end the lab now: objectives not decided yet fail; the "
             "result is kept", main.lab_end)
     for name, level, progress, title in labs or []:
-        from memtui.labs import LEVEL_WORDS
+        from memtui.practice.labfile import LEVEL_WORDS
 
         add(f"lab: open {name}...", f"level {level} ({LEVEL_WORDS.get(level, level)}) · {progress} · "
             f"{title}", partial(app.open_lab, name), lab is None or lab.finished)
     add("app: quit", "asks first when there are unsaved changes (q)", app.action_quit)
-    return out
-
-
-def lab_catalog(app) -> list[tuple[str, int, str, str]]:
-    """(name, level, the user's progress, title) of each bundled lab; the labs are read once
-    (about 0.1 s), the progress every time."""
-    from memtui.labs import ProgressStore, list_labs
-
-    cached = getattr(app, "_lab_catalog", None)
-    if cached is None:
-        cached = [(lab.name, lab.level, lab.title) for lab in list_labs()]
-        app._lab_catalog = cached
-    progress = ProgressStore().all()
-    out = []
-    for name, level, title in cached:
-        p = progress.get(name)
-        status = "new" if p is None else p.status
-        if p is not None and p.best:
-            status += f", best {p.best.get('objectives_met', 0)} of {p.best.get('objectives', 0)}"
-        out.append((name, level, status, title))
     return out
 
 
@@ -139,12 +115,10 @@ class MemtuiCommands(Provider):
     async def startup(self) -> None:
         import asyncio
 
-        from memtui.ui.screen import MainScreen
-
         screen = self.screen
         labs = None
         if isinstance(screen, MainScreen) and screen.app.session is not None:
-            labs = await asyncio.to_thread(lab_catalog, screen.app)
+            labs = await asyncio.to_thread(lambda: screen.app.lab_catalog.rows())
         self._commands: list[Command] = (build_commands(screen, labs)
                                          if isinstance(screen, MainScreen) else [])
 

@@ -370,7 +370,7 @@ class FormScreen(ModalScreen[str | None]):
             message = self.form.apply(values)
         except Exception as exc:  # the model's refusal: SettingError, AdmissionError, ...
             from memtui.model import AdmissionError, SettingError
-            from memtui.ui.session import ReadOnlyError
+            from memtui.session import ReadOnlyError
 
             if not isinstance(exc, SettingError | AdmissionError | ReadOnlyError | ValueError | KeyError):
                 raise

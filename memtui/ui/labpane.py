@@ -3,7 +3,7 @@ and progress, the simulated time used and left, hints on request, answers to its
 the result once it ends, beside the learner's record (best result, attempts). Without a lab it
 lists the bundled labs with their level and the learner's progress; Enter opens one.
 
-The pane reads the `LabSession` (memtui.labs) and formats it; it never decides an objective.
+The pane reads the `LabSession` (memtui.practice.session) and formats it; it never decides an objective.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from memtui.ui.buttons import FocusButton
 from memtui.ui.vmdetail import _Sheet
 
 if TYPE_CHECKING:
-    from memtui.labs import LabProgress, LabResult, LabSession
+    from memtui.practice.progress import LabProgress
+    from memtui.practice.session import LabResult, LabSession
 
 STATUS_WORDS = {  # status -> (word, style): the word says it without colour
     "met": ("met", "bold green"),
@@ -61,7 +62,7 @@ def reflow(text: str) -> str:
 
 def allowed_words(lab_session: LabSession) -> str:
     """What the learner may change in this lab, in a sentence."""
-    from memtui.labs import KIND_MAX_CHANGES
+    from memtui.practice.objectives import KIND_MAX_CHANGES
 
     lab = lab_session.lab
     may = ("You may change the VMs' settings (reservation, limit, shares, tools, balloon cap, ...), "

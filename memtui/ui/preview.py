@@ -25,9 +25,9 @@ from memtui.ui.buttons import FocusButton
 FORMS_CSS = Path(__file__).with_name("forms.tcss")
 
 if TYPE_CHECKING:
-    from memtui.whatif import Preview, Row
+    from memtui.practice.whatif import Preview, Row
 
-DEFAULT_SECONDS = 600  # memtui.whatif.DEFAULT_SECONDS, without importing it before it is needed
+DEFAULT_SECONDS = 600  # memtui.practice.whatif.DEFAULT_SECONDS, without importing it before it is needed
 SHOW_ALL_UP_TO_VMS = 8  # with more VMs, only those whose figures change are listed at first
 FIGURE_WORDS = {
     "state": "state", "free_mb": "free", "balloon_mb": "balloon MCTLSZ",
@@ -119,7 +119,7 @@ class PreviewScreen(ModalScreen[bool]):
         self._stop = False
 
     def compose(self) -> ComposeResult:
-        from memtui.whatif import describe_change
+        from memtui.practice.whatif import describe_change
 
         with Vertical(id="preview", classes="dialog"):
             yield Static(Text(f"What if {describe_change(self.change)}?"), classes="dialog-title",
@@ -146,7 +146,7 @@ class PreviewScreen(ModalScreen[bool]):
                         exit_on_error=False)
 
     def _compute(self, fork) -> Preview:
-        from memtui.whatif import preview
+        from memtui.practice.whatif import preview
 
         return preview(fork, self.change, self.seconds, self.allow_workload,
                        cancelled=lambda: self._stop)

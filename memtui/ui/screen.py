@@ -7,7 +7,7 @@ lines) the secondary panes fold away: a view key (1 to 5, Enter on a VM) shows o
 the VM list, Esc comes back. Below MIN_SIZE a message says what size is needed.
 
 Secondary panes are one `TabPane` each in `SIDE_LABELS` order, filled in `_fill_side` and fed in
-`_update_side`: the VM, charts, map, log, advanced settings, "why" (memtui.explain) and the lab.
+`_update_side`: the VM, charts, map, log, advanced settings, "why" (memtui.practice.explain) and the lab.
 Until the model is loaded (after the first frame) the panes say so and the keys wait.
 """
 
@@ -28,10 +28,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from memtui import paths, spec
+from memtui.session import SPEEDS_X, ReadOnlyError, list_profiles
 from memtui.ui import optional
 from memtui.ui.columns import DEFAULT_COLUMNS
 from memtui.ui.hostpane import HostHeader
-from memtui.ui.session import SPEEDS_X, ReadOnlyError, list_profiles
 from memtui.ui.settings import REFRESH_CHOICES_S
 from memtui.ui.status import ClockInfo, FileInfo, StatusLine, speed_text
 from memtui.ui.vmtable import FilterBar, VMTable
@@ -1095,9 +1095,7 @@ class MainScreen(Screen):
         self._listing_labs = True
 
         def read() -> list[tuple[str, int, str, str]]:
-            from memtui.ui.commands import lab_catalog
-
-            return lab_catalog(self.app)
+            return self.app.lab_catalog.rows()
 
         def done(rows: list) -> None:
             self._listing_labs = False

@@ -1,6 +1,6 @@
 """The "why" pane: in plain words and with the model's numbers, why the selected VM has its
 target, balloon, swap and compression, and why the host is in its state and what it does about
-it. The sentences are memtui.explain's, built from the model's recorded decision inputs; the
+it. The sentences are memtui.practice.explain's, built from the model's recorded decision inputs; the
 pane only lays them out (one bullet each, wrapped to the pane's width)."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class WhyPane(VerticalScroll):
         if key == self._key and not force:
             return
         self._key = key
-        from memtui.explain import explain_host, explain_vm
+        from memtui.practice.explain import explain_host, explain_vm
 
         names = {vm.name for vm in host.vms}
         if selected is not None and selected in names:

@@ -188,7 +188,7 @@ def serve_main(argv: list[str]) -> int:
     except OSError as exc:
         _err(f"cannot read {profile_path}: {exc.strerror or exc}")
         return 2
-    from memtui.ui.session import Session
+    from memtui.session import Session
 
     session = Session.from_profile(profile)
     if args.save and session.is_bundled():

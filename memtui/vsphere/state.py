@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from memtui.config import HostConfig, VMConfig
     from memtui.metrics import Snapshot
-    from memtui.ui.session import Session
+    from memtui.session import Session
 
 PERF_INTERVAL_S = 20  # the realtime statistics interval of an ESX host
 PERF_SAMPLES = 180  # an hour of realtime samples, as an ESX host keeps

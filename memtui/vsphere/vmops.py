@@ -108,7 +108,7 @@ def changes_from_spec(config_spec, vm_config) -> dict:
 def model_fault(exc: Exception, vm_name: str) -> vmodl.MethodFault:
     """The vSphere fault for a refusal by the model (or by read-only mode or a lab)."""
     from memtui.model import AdmissionError, SettingError
-    from memtui.ui.session import ReadOnlyError, Refused
+    from memtui.session import ReadOnlyError, Refused
 
     message = str(exc)
     if isinstance(exc, _PowerState):

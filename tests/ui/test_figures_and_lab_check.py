@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 
 from memtui import paths
-from memtui.explain import explain_vm
-from memtui.labs import lab_main
+from memtui.practice.explain import explain_vm
+from memtui.practice.labcli import lab_main
 
 from .conftest import small_profile
 

@@ -10,16 +10,17 @@ from pathlib import Path
 import pytest
 
 from memtui.config import VMConfig
-from memtui.explain import explain_host, explain_vm
-from memtui.labs import ProgressStore, load_lab
 from memtui.model import Host
+from memtui.practice.explain import explain_host, explain_vm
+from memtui.practice.labfile import load_lab
+from memtui.practice.progress import ProgressStore
+from memtui.session import Refused
 from memtui.ui.app import LoadError, MemtuiApp
 from memtui.ui.dialogs import ConfirmScreen, OpenProfileScreen, SaveAsScreen
 from memtui.ui.forms import FormScreen
 from memtui.ui.labpane import LabPane
 from memtui.ui.preview import PreviewScreen
 from memtui.ui.screen import MainScreen
-from memtui.ui.session import Refused
 from memtui.ui.whypane import WhyPane
 
 from .conftest import make_app, screen_text, settle, small_profile
@@ -552,7 +553,7 @@ def test_the_ui_module_imports_no_model_before_the_first_frame():
 
     code = ("import sys, memtui.ui.app; "
             "print(sorted(m for m in ('numpy', 'memtui.model', 'memtui.profile', 'tomlkit', "
-            "'memtui.labs', 'memtui.history') if m in sys.modules))")
+            "'memtui.practice', 'memtui.history') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from memtui.session import SPEEDS_X, ReadOnlyError, Session
 from memtui.ui import forms
-from memtui.ui.session import SPEEDS_X, ReadOnlyError, Session
 from memtui.ui.settings import UserSettings, load_settings, save_settings
 
 from .conftest import big_profile, small_profile
 
 
 def test_headless_parts_import_no_ui_toolkit():
-    code = ("import sys; import memtui.ui.session, memtui.ui.columns, memtui.ui.machine; "
+    code = ("import sys; import memtui.session, memtui.ui.columns, memtui.ui.machine; "
             "assert 'textual' not in sys.modules and 'rich' not in sys.modules, 'UI toolkit'")
     subprocess.run([sys.executable, "-c", code], check=True)
 

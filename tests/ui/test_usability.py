@@ -9,7 +9,7 @@ from textual import events
 
 from memtui import paths
 from memtui.config import HostConfig, Profile, VMConfig, Workload
-from memtui.labs import load_lab
+from memtui.practice.labfile import load_lab
 from memtui.ui.app import MemtuiApp
 from memtui.ui.columns import COLUMNS
 from memtui.ui.dialogs import ColumnsScreen, ConfirmScreen, SaveAsScreen

@@ -1,11 +1,14 @@
-"""The host a person is administering, and what the UI keeps around it.
+"""The host a person is administering, and what is kept around it: the terminal UI's session
+and `memtui serve`'s.
 
 A `Session` owns the model (`Host`), the profile it came from (for saving with the user's
 comments), the history of snapshots for charts, the cursor into the model's event log, the
 simulation clock's speed, and whether there are unsaved changes. Every change a person makes goes
-through here, so that read-only mode and unsaved-change tracking hold everywhere.
+through here, so that read-only mode and unsaved-change tracking hold everywhere, and so
+that a running lab (`memtui.practice.session.LabSession`) sees and counts each one.
 
-This module imports no UI toolkit: tests drive it directly.
+This module imports no UI toolkit: tests drive it directly, and the vSphere endpoint uses it
+without the UI.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from memtui import paths
 
 if TYPE_CHECKING:  # the model (numpy) and its figures are loaded after the first frame
     from memtui.config import Profile, VMConfig
-    from memtui.labs import LabSession
     from memtui.metrics import LogEvent, Snapshot
     from memtui.model import Host
+    from memtui.practice.session import LabSession
 
 # Simulated seconds per wall second the clock offers: real time to an hour a second.
 SPEEDS_X = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
@@ -61,7 +64,7 @@ class Session:
     def __init__(self, host: Host, profile: Profile, *, readonly: bool = False,
                  restricted: bool = False, history_length: int = 600,
                  lab: LabSession | None = None):
-        """`lab`: a `memtui.labs.LabSession` on `host`; while it runs, every change goes
+        """`lab`: a `memtui.practice.session.LabSession` on `host`; while it runs, every change goes
         through it and it observes every step."""
         from memtui.history import History
 
