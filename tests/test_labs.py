@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -486,6 +487,28 @@ def test_cli_list_show_start_and_bad_input(tmp_path, capsys):
     assert lab_main(["check", "limit-balloon", "--actions", str(tmp_path / "missing.toml")]) == 2
     assert lab_main([]) == 2
     assert lab_main(["frobnicate"]) == 2
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_lab_start_opens_the_ui_the_command_line_hands_in(monkeypatch):
+    """`memtui lab start` on a terminal runs the UI's entry it was handed (memtui.cli hands in
+    the terminal UI's); with none it prints the briefing and says why."""
+    from memtui import cli
+    from memtui.ui.app import run_lab
+
+    monkeypatch.setattr(sys, "stdin", _Terminal())
+    monkeypatch.setattr(sys, "stdout", _Terminal())
+    opened = []
+    assert lab_main(["start", "idle-tax"], ui=lambda: lambda lab: opened.append(lab.name) or 0) == 0
+    assert opened == ["idle-tax"] and sys.stdout.getvalue() == ""
+    assert lab_main(["start", "idle-tax"], ui=lambda: None) == 0
+    assert "Objectives:" in sys.stdout.getvalue()
+    assert "the terminal UI cannot run labs here" in sys.stdout.getvalue()
+    assert cli._lab_ui() is run_lab
 
 
 def test_cli_check_prints_each_objective(capsys):
