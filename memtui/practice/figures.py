@@ -65,7 +65,6 @@ class MetricRef:
         return out if self.scale == 1 else f"{self.scale:g} x {out}"
 
 
-
 def _r2(x: float) -> float:
     return round(float(x), 2)
 

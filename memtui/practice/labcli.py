@@ -26,6 +26,7 @@ from memtui.profile import ProfileError
 # and returning an exit status), or None where the UI cannot run.
 UiEntry = Callable[[], Callable[[Lab], int] | None]
 
+
 def _print_problems(exc: ProfileError) -> None:
     for p in exc.problems:
         print(str(p), file=sys.stderr)
@@ -63,7 +64,6 @@ def _cmd_show(args) -> int:
         return 2
     print("\n".join(describe_lab(lab)))
     return 0
-
 
 
 def _cmd_start(args, ui: UiEntry | None) -> int:

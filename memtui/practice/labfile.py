@@ -89,6 +89,7 @@ class Lab:
 
         return Host.from_profile(self.profile)
 
+
 def lab_problem(file: str, index: LineIndex, path: tuple, message: str) -> ProfileProblem:
     return ProfileProblem(file, index.line_of(path), format_key_path(path), message)
 
@@ -440,7 +441,6 @@ def list_labs() -> list[Lab]:
         except (LabError, OSError):
             continue
     return sorted(out, key=lambda lab: (lab.order, lab.level, lab.name))
-
 
 
 def describe_lab(lab: Lab) -> list[str]:

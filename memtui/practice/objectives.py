@@ -96,7 +96,6 @@ def _when(o: Objective) -> str:
 
 def with_text(o: Objective, text: str | None) -> Objective:
     """The objective with its text: the lab's own words, or words made from its definition."""
-
     if text:
         return replace(o, text=text.strip())
     when = _when(o)
