@@ -64,21 +64,41 @@ class AdmissionControl:
 
     def power_on(self, name: str) -> None:
         i = self.index(name)
-        vm = self.vms[i]
         if self.on[i]:
             return
+        self._admit(i)
+        self._changed()
+
+    def _admit(self, i: int, reload: bool = True) -> None:
+        """Power VM i on if admission control lets it (raises AdmissionError); the derived
+        figures are left for the caller to bring up to date. `reload=False` when its settings
+        were just loaded."""
+        vm = self.vms[i]
         short, msg = self.admission_shortfall(vm)
         if short > 0:
             self._emit("admission", msg, vm.name)
             raise AdmissionError(vm.name, msg, short)
         vm.power = "on"
-        self._load_settings(i)
+        if reload:
+            self._load_settings(i)
         self._reset_vm(i)
         self.on[i] = True
         self.power_on_t[i] = self.t
         self._refresh_workload(i)
         self._emit("power", f"{vm.name} powered on (overhead {self.overhead[i]:.2f} MB)", vm.name)
-        self._changed()
+
+    def _power_on_in_order(self) -> None:
+        """Power on, in the profile's order, the VMs it has on (a host being built): admission
+        control in one pass, the figures derived once afterwards. A VM refused stays off."""
+        for i, vm in enumerate(self.vms):
+            if vm.power == "on":
+                vm.power = "off"
+                try:
+                    self._admit(i, reload=False)
+                except AdmissionError:
+                    continue
+                self._rebalance = True
+                self.revision += 1
 
     def power_off(self, name: str) -> None:
         i = self.index(name)
