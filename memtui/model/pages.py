@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from memtui.model.common import D, F, U, Z, _div
+from memtui.model.common import D, F, U, Z, _div, _rowsum
 
 
 class GuestPages:
@@ -32,7 +32,7 @@ class GuestPages:
             self.large += amount
 
     def _unscanned_total(self) -> np.ndarray:
-        return np.maximum(0.0, self.res[:, :3] - self.shr - self.hsh).sum(axis=1) + self.res[:, U]
+        return _rowsum(np.maximum(0.0, self.res[:, :3] - self.shr - self.hsh)) + self.res[:, U]
 
     def _take_private(self, x: np.ndarray) -> np.ndarray:
         """Remove up to x MB of each VM's private resident pages, chosen at random; returns
@@ -48,7 +48,7 @@ class GuestPages:
         shared_c[:, F] = np.minimum(self.shared_fam[idx], shr[:, F])
         shared_c[:, D] = shr[:, D]
         priv_c = np.maximum(0.0, res - shared_c)
-        priv = priv_c.sum(axis=1)
+        priv = _rowsum(priv_c)
         xi = np.minimum(x[idx], priv)
         frac = _div(xi, priv)
         taken_c = priv_c * frac[:, None]
@@ -56,11 +56,11 @@ class GuestPages:
         unmatched_f = shr[:, F] - shared_c[:, F]
         hsh_take = hsh * frac[:, None]
         unm_take = unmatched_f * frac
-        uns_total = np.maximum(0.0, res[:, :3] - shr - hsh).sum(axis=1) + res[:, U]
+        uns_total = _rowsum(np.maximum(0.0, res[:, :3] - shr - hsh)) + res[:, U]
         large = self.large[idx]
-        large_unscanned = np.maximum(0.0, large - hsh.sum(axis=1))
+        large_unscanned = np.maximum(0.0, large - _rowsum(hsh))
         lu = np.minimum(1.0, _div(large_unscanned, uns_total))
-        large = np.maximum(large - (hsh_take.sum(axis=1) + uns_total * frac * lu), 0.0)
+        large = np.maximum(large - (_rowsum(hsh_take) + uns_total * frac * lu), 0.0)
         hsh = hsh - hsh_take
         shr[:, F] -= unm_take
         res = np.maximum(res - taken_c, 0.0)

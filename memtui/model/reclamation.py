@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from memtui import spec
-from memtui.model.common import ACT_LIMIT
+from memtui.model.common import ACT_LIMIT, _rowsum
 
 
 class Reclamation:
@@ -69,7 +69,7 @@ class Reclamation:
         swap_states = (spec.STATE_HARD, spec.STATE_LOW)
         inflate_ok = st not in swap_states or not v6  # 6.x: no ballooning in hard and low
         goal, reclaiming = self._reclaim_goal()
-        R = self.res.sum(axis=1)
+        R = _rowsum(self.res)
         protect = np.maximum(0.0, R - self.reserved_touched)
         b_goal = self._balloon_goal(goal, can_balloon, inflate_ok)
         held = self.balloon + self.swapped + self.zipped

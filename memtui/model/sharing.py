@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from memtui import spec
-from memtui.model.common import D, F, U, Z, _clip, _div
+from memtui.model.common import D, F, U, Z, _clip, _div, _rowsum
 
 
 class PageSharing:
@@ -56,7 +56,7 @@ class PageSharing:
     def _derive(self) -> None:
         """Recompute sharing, consumption and free memory from the state."""
         on = self.on
-        R = self.res.sum(axis=1)
+        R = _rowsum(self.res)
         self.granted = R
         shared_z = self.shr[:, Z] * on
         shared_d = self.shr[:, D] * on
@@ -130,8 +130,8 @@ class PageSharing:
         frac = _div(rate * dt, self.memsize)
         unscanned = np.maximum(0.0, self.res[:, :3] - self.shr - self.hsh)
         new = np.minimum(unscanned, self.res[:, :3] * frac[:, None])
-        uns_total = unscanned.sum(axis=1) + self.res[:, U]
-        large_unscanned = np.maximum(0.0, self.large - self.hsh.sum(axis=1))
+        uns_total = _rowsum(unscanned) + self.res[:, U]
+        large_unscanned = np.maximum(0.0, self.large - _rowsum(self.hsh))
         lu = np.minimum(1.0, _div(large_unscanned, uns_total))
         self.hsh += new * lu[:, None]
         self.shr += new * (1 - lu)[:, None]
@@ -173,13 +173,13 @@ class PageSharing:
         uns_part = conv - hsh_part
         hsh = hsh - hsh_part
         shr = shr + conv
-        uns_total = np.maximum(0.0, res[:, :3] - (shr - conv) - (hsh + hsh_part)).sum(axis=1) + res[:, U]
+        uns_total = _rowsum(np.maximum(0.0, res[:, :3] - (shr - conv) - (hsh + hsh_part))) + res[:, U]
         large = self.large[idx]
-        large_unscanned = np.maximum(0.0, large - hsh.sum(axis=1) - hsh_part.sum(axis=1))
+        large_unscanned = np.maximum(0.0, large - _rowsum(hsh) - _rowsum(hsh_part))
         lu = np.minimum(1.0, _div(large_unscanned, uns_total))
-        self.large[idx] = np.maximum(0.0, large - hsh_part.sum(axis=1) - uns_part.sum(axis=1) * lu)
+        self.large[idx] = np.maximum(0.0, large - _rowsum(hsh_part) - _rowsum(uns_part) * lu)
         self.hsh[idx] = hsh
         self.shr[idx] = shr
         # Zero pages and duplicates free memory at once; family pages once matched.
-        out[idx] = conv.sum(axis=1)
+        out[idx] = _rowsum(conv)
         return out

@@ -15,7 +15,14 @@ from __future__ import annotations
 import numpy as np
 
 from memtui import spec
-from memtui.model.common import ACT_BALLOON, ACT_SHARE_BEFORE_SWAP, ACT_SWAP, ACT_SWAP_IN, _div
+from memtui.model.common import (
+    ACT_BALLOON,
+    ACT_SHARE_BEFORE_SWAP,
+    ACT_SWAP,
+    ACT_SWAP_IN,
+    _div,
+    _rowsum,
+)
 
 
 class Swapping:
@@ -32,7 +39,7 @@ class Swapping:
         # under the limit is shared between them.
         out_ws = self.swapped_act + self.zipped_act
         ws_new = np.maximum(0.0, np.minimum(self.active_true, self.memsize - self.balloon)
-                            - self.res.sum(axis=1) - self.swapped - self.zipped)
+                            - _rowsum(self.res) - self.swapped - self.zipped)
         s.fault_room = np.minimum(s.fault_cap, s.limit_room * _div(out_ws, out_ws + ws_new, 1.0))
         # Only faults that can be served need bandwidth: room under the limit and free memory.
         s.swin_want = np.where(s.runnable, np.minimum(self.swapped_act, s.fault_room), 0.0)
@@ -129,7 +136,7 @@ class Swapping:
         the working set in this proportion)."""
         ws_res = np.maximum(0.0, np.minimum(self.active_true, self.memsize - self.balloon)
                             - self.swapped_act - self.zipped_act)
-        return np.minimum(1.0, _div(ws_res, self.res.sum(axis=1)))
+        return np.minimum(1.0, _div(ws_res, _rowsum(self.res)))
 
     def _swap_out(self, x: np.ndarray) -> np.ndarray:
         """Swap out up to x MB per VM (random victims); active pages swapped are faulted back."""

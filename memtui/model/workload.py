@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from memtui import spec
-from memtui.model.common import U, Z, _div
+from memtui.model.common import U, Z, _div, _rowsum
 
 
 class GuestWorkload:
@@ -79,7 +79,7 @@ class GuestWorkload:
         # Ballooned pages count as touched: the guest refills pages the balloon gave back, not
         # pages it gave to the balloon; but its working set must be in memory it has.
         boot_frac = np.where(self.touched_once, 1.0, np.minimum(_div(since, self.boot_s, 1.0), 1.0))
-        data = self.res.sum(axis=1) + self.swapped + self.zipped
+        data = _rowsum(self.res) + self.swapped + self.zipped
         fill = np.minimum(self.touch_goal * boot_frac, self.memsize) - data - self.balloon
         ws_missing = np.minimum(self.active_true, self.memsize - self.balloon) - data
         want = np.maximum(0.0, np.maximum(fill, ws_missing))
@@ -115,7 +115,7 @@ class GuestWorkload:
                 self.boot_zero += np.where(first, touch * (self.boot_mix[:, Z] - self.mix[:, Z]), 0.0)
             else:
                 self._add_resident(touch, lp_new)
-        R = self.res.sum(axis=1)
+        R = _rowsum(self.res)
         self.touched_once |= on & ~booting & (R + self.swapped + self.zipped + self.balloon
                                               >= np.minimum(self.touch_goal, self.memsize) - 1e-6)
         self.reserved_touched = np.where(on, np.maximum(self.reserved_touched,
