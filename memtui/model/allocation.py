@@ -27,6 +27,31 @@ BOUND_SHARES = 2  # between its bounds: set by shares, activity and the idle tax
 BOUND_LIMIT = 3
 
 
+def _allocated(alloc, lam: float, on: np.ndarray) -> float:
+    """Memory the targets at `lam` give the powered-on VMs."""
+    return (alloc(lam) * on).sum()
+
+
+def _allocated_in_place(S, a, k, lo, hi, on):
+    """`_allocated` for the bisection: the same arithmetic on buffers allocated once."""
+    km1a = (k - 1) * a
+    x = np.empty(len(S))
+    p = np.empty(len(S))
+    below = np.empty(len(S), dtype=bool)
+
+    def total(alloc, lam: float, on_: np.ndarray) -> float:
+        np.multiply(lam, S, out=x)
+        np.add(x, km1a, out=p)
+        np.divide(p, k, out=p)
+        np.less_equal(x, a, out=below)
+        np.copyto(p, x, where=below)
+        _clip(p, lo, hi, out=p)
+        np.multiply(p, on, out=p)
+        return np.add.reduce(p)
+
+    return total
+
+
 class Allocation:
     """Targets by min-funding revocation with the idle memory tax."""
 
@@ -60,8 +85,7 @@ class Allocation:
         touched (including ballooned, swapped and compressed pages), or, once it has touched
         its share of memory, that share; minus its sharing saving."""
         touched = self.memsize - self.untouched
-        since = self.t - self.power_on_t
-        boot_frac = np.where(self.touched_once, 1.0, np.minimum(_div(since, self.boot_s, 1.0), 1.0))
+        boot_frac = self._boot_fraction()
         touched = np.maximum(touched, np.minimum(self.touch_goal * boot_frac, self.memsize))
         touched = np.maximum(touched, self.active_true)
         saved = self.shared - self.common_share
@@ -108,11 +132,12 @@ class Allocation:
         else:
             self.d_overcommitted = True
             lam_lo, lam_hi = 0.0, float(np.max(np.where(on, (k * hi) / S, 0.0))) + 1.0
+            total = _allocated if self._plain else _allocated_in_place(S, a, k, lo, hi, on)
             for _ in range(60):
                 if lam_hi - lam_lo <= 1e-10 * lam_hi:
                     break
                 mid = 0.5 * (lam_lo + lam_hi)
-                if (alloc(mid) * on).sum() > available:
+                if total(alloc, mid, on) > available:
                     lam_hi = mid
                 else:
                     lam_lo = mid

@@ -148,6 +148,7 @@ class Host(AdmissionControl, Allocation, ActiveMemorySampling, PageSharing, Ball
         other.log = list(self.log)
         other._families = list(self._families)
         other.rng = copy.deepcopy(self.rng)
+        other._settled_key = None
         return other
 
     # ---------------------------------------------------------------- arrays
@@ -194,6 +195,24 @@ class Host(AdmissionControl, Allocation, ActiveMemorySampling, PageSharing, Ball
             self._load_settings(i)
         self.untouched[start:] = self.memsize[start:]
         self.next_schedule_t[start:] = np.inf
+
+    # Figures that change only with the settings (a power-on or off, a setting, a VM added or
+    # removed: all bump `revision`), kept until then on the fast path.
+    _settled_key = None
+
+    def _settled(self, name: str, compute):
+        """`compute()`, kept until the settings change; the reference path computes it every
+        time. The value is shared: callers never change it in place."""
+        if self._plain:
+            return compute()
+        key = (self.revision, len(self.vms))
+        if self._settled_key != key:
+            self._settled_key = key
+            self._settled_values = {}
+        value = self._settled_values.get(name)
+        if value is None:
+            value = self._settled_values[name] = compute()
+        return value
 
     def _delete_index(self, i: int) -> None:
         for name in _FLOAT_FIELDS + _INT_FIELDS + _BOOL_FIELDS + tuple(_POOLS):

@@ -27,7 +27,9 @@ class ActiveMemorySampling:
         on = self.on
         period = float(self.advanced["Mem.SamplePeriod"])
         ws = np.minimum(self.active_true, self.memsize - self.balloon)
-        p = np.where(on & (self.memsize > 0), _clip(ws / np.where(self.memsize > 0, self.memsize, 1), 0, 1), 0.0)
+        sized = self._settled("sampled", lambda: on & (self.memsize > 0))
+        divisor = self._settled("sample_divisor", lambda: np.where(self.memsize > 0, self.memsize, 1))
+        p = np.where(sized, _clip(ws / divisor, 0, 1), 0.0)
         self.sample_acc += p * dt
         self.sample_elapsed += np.where(on, dt, 0.0)
         gs = 1 - (1 - spec.ACTIVE_SLOW_GAIN_PER_30S) ** (period / 30.0)

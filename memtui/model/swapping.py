@@ -49,6 +49,12 @@ class Swapping:
     def _fault_in(self, s) -> None:
         """Faults on active pages that are compressed or swapped (blocked VMs wait)."""
         dt, n, runnable, act = s.dt, s.n, s.runnable, s.act
+        if not (self._plain or s.swin_want.any() or self.zipped_act.any()):
+            # No swapped page to bring back and no compressed one: no fault this step.
+            self.swap_in_rate = np.zeros(n)
+            self.unzip_rate = np.zeros(n)
+            s.budget_out += s.budget_in - 0.0
+            return
         swin_want, budget_in = s.swin_want, s.budget_in
         unzip = np.where(runnable, np.minimum(self.zipped_act, spec.ZIP_RATE_MB_S * dt), 0.0)
         swin_total = swin_want.sum()

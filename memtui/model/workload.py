@@ -69,16 +69,24 @@ class GuestWorkload:
                 self.res[i, :3] -= moved
                 self.res[i, U] += moved.sum()
 
+    def _boot_fraction(self):
+        """Of its touched share, what each VM means to have touched by now: all of it once it
+        has touched it once, else the share of its boot gone by."""
+        if not self._plain and self.touched_once.all():
+            return 1.0  # every VM has: the same figures as an array of ones
+        since = self.t - self.power_on_t
+        return np.where(self.touched_once, 1.0, np.minimum(_div(since, self.boot_s, 1.0), 1.0))
+
     def _guest_touch(self, s) -> None:
         """The guest touches memory: during boot up to its touched share, afterwards it refills
         memory the balloon gave back, and it always touches its working set."""
-        dt, n, on, since, booting = s.dt, s.n, s.on, s.since, s.booting
+        dt, n, on, booting = s.dt, s.n, s.on, s.booting
         runnable, limit_room, free_room, lp_new = s.runnable, s.limit_room, s.free_room, s.lp_new
         # A guest that has not yet touched its share once (its boot was slowed by the host)
         # goes on at the boot rate.
         # Ballooned pages count as touched: the guest refills pages the balloon gave back, not
         # pages it gave to the balloon; but its working set must be in memory it has.
-        boot_frac = np.where(self.touched_once, 1.0, np.minimum(_div(since, self.boot_s, 1.0), 1.0))
+        boot_frac = self._boot_fraction()
         data = _rowsum(self.res) + self.swapped + self.zipped
         fill = np.minimum(self.touch_goal * boot_frac, self.memsize) - data - self.balloon
         ws_missing = np.minimum(self.active_true, self.memsize - self.balloon) - data
@@ -86,7 +94,8 @@ class GuestWorkload:
         self.unmet = np.zeros(n)
         self._growth_beyond_mb = 0.0
         if want.any():
-            boot_rate = np.where(self.boot_s > 0, _div(self.touch_goal, self.boot_s), self.touch_goal)
+            boot_rate = self._settled("boot_rate", lambda: np.where(
+                self.boot_s > 0, _div(self.touch_goal, self.boot_s), self.touch_goal))
             # After boot the guest refills memory given back to it (page cache) only while the
             # host has room for it: not overcommitted, or the VM below its target.
             if self.d_overcommitted:
