@@ -1,0 +1,106 @@
+"""Reclamation toward coordinated goals (memory-model.md, sections 7, 9, 10 and 11;
+docs/model.md, "Reclamation: goals, and how each mechanism reaches them").
+
+Each VM has one reclamation goal, what its guest wants beyond its target (a limit included). It
+is split the way esxtop shows it: the balloon's share (memtui.model.ballooning), the compression
+goal (memtui.model.compression) and SWTGT (memtui.model.swapping); balloon + compressed +
+swapped moves toward the goal and never past it. The free-memory state decides how: the balloon
+in soft, compression and swapping too in hard and low; in high nothing new is taken (the hold
+band). Memory a VM has touched up to its reservation is never reclaimed.
+
+State (one per VM): `reclaim_hold` what the host goes on holding in the high state;
+`reserved_touched` the part of the reservation the VM has touched (protected); `action` the
+ACT_* bits of what acts on the VM now; `_wanted_now` what each VM wants, this step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from memtui import spec
+from memtui.model.common import ACT_LIMIT, _rowsum
+
+
+class Reclamation:
+    """The coordinated goal, and one step of reclamation toward it."""
+
+    FLOAT_STATE = ("reclaim_hold", "reserved_touched")
+    INT_STATE = ("action",)
+
+    def _reclaim_goal(self) -> tuple[np.ndarray, bool]:
+        """What each VM should hold beyond its target, as balloon + compressed + swapped pages
+        together (the coordinated MCTLTGT + compression goal + SWTGT), and whether the state
+        reclaims. In the reclaiming states the goal is what the guest wants beyond its target; in
+        the high (and clear) state nothing new is taken: the goal stays what the host set out to
+        reclaim (within the hold band), and is never less than what the guest wants beyond its
+        limit."""
+        wanted = self._wanted()
+        self._wanted_now = wanted
+        beyond_limit = np.maximum(0.0, wanted - self.limit)
+        beyond_target = np.maximum(0.0, wanted - self.target)
+        reclaiming = self.state in (spec.STATE_SOFT, spec.STATE_HARD, spec.STATE_LOW)
+        if reclaiming:
+            goal = np.maximum(beyond_target, beyond_limit)
+            self.reclaim_hold = goal  # what the host finishes reclaiming, even once the state rises
+        else:
+            # What the host holds it gives back only when the VM's target has risen clearly
+            # (by more than the sampling noise of the active estimate moves it): a settled host
+            # does not chase that noise. Beyond its limit a VM is reclaimed in every state.
+            band = spec.RECLAIM_DEADBAND_PCT / 100.0 * self.memsize if self.d_overcommitted else 0.0
+            self.reclaim_hold = np.where(beyond_target < self.reclaim_hold - band, beyond_target,
+                                         np.minimum(self.reclaim_hold, beyond_target + band))
+            goal = np.maximum(beyond_limit, self.reclaim_hold)
+        # Never below the part of the reservation the VM has touched.
+        goal = np.minimum(goal, np.maximum(0.0, wanted - self.reserved_touched))
+        return np.where(self.on, goal, 0.0), reclaiming
+
+    def _reclaim(self, dt: float, budget: float, can_balloon: np.ndarray, act: np.ndarray) -> float:
+        """Balloon, compress and swap toward the coordinated goals; returns the swap budget left.
+
+        Each step moves a VM's reclaimed pages (balloon + compressed + swapped) toward its goal
+        and never past it: the balloon takes what it can (up to its cap), compression and
+        swapping what it cannot (the soft state), or at once what is still missing (hard, low).
+        A VM holding more than its goal gets memory back (its balloon deflates), and a balloon
+        below its goal takes over pages the host had swapped or compressed, so swap gives way to
+        ballooning once the driver runs."""
+        on = self.on
+        st = self.state
+        v6 = self.config.esx_version == "6.x"
+        swap_states = (spec.STATE_HARD, spec.STATE_LOW)
+        inflate_ok = st not in swap_states or not v6  # 6.x: no ballooning in hard and low
+        goal, reclaiming = self._reclaim_goal()
+        R = _rowsum(self.res)
+        protect = np.maximum(0.0, R - self.reserved_touched)
+        b_goal = self._balloon_goal(goal, can_balloon, inflate_ok)
+        held = self.balloon + self.swapped + self.zipped
+        limit_bit = np.where(on & (goal > 1e-6) & (self._wanted_now > self.limit + 1e-6), ACT_LIMIT, 0)
+        eps = 1e-9
+        if not (
+            (goal > held + eps).any()
+            or ((self.balloon > b_goal + eps) | ((held > goal + eps) & (self.balloon > eps))).any()
+            or ((b_goal > self.balloon + eps)
+                & (self.swapped + self.zipped > self.swapped_act + self.zipped_act + eps)).any()
+        ):
+            # Nothing can move this step: no VM short of its goal, no balloon to deflate, no
+            # swapped page for a balloon to take over.
+            self._inflated = np.zeros(len(goal))
+            self._set_rest_targets(goal, b_goal)
+            self._set_blocked(act)
+            act |= limit_bit
+            return budget
+        missing, protect = self._move_balloons(dt, goal, b_goal, held, protect, can_balloon, act)
+        # Compression and swapping: what the balloon cannot take (no driver, not running yet, at
+        # its cap), or in the hard and low states whatever is still missing now.
+        rest_goal = np.maximum(0.0, goal - b_goal)
+        if st in swap_states:
+            swap_need = missing
+        else:
+            swap_need = np.minimum(missing, np.maximum(0.0, rest_goal - self.swapped - self.zipped))
+        swap_need = np.where(on, np.minimum(swap_need, np.maximum(0.0, protect)), 0.0)
+        self._set_rest_targets(goal, b_goal)
+        if swap_need.any():
+            budget = self._swap_and_compress(swap_need, dt, budget, act)
+        # Reclamation beyond a limit is marked as such.
+        act |= limit_bit
+        self._set_blocked(act)
+        return budget

@@ -1,0 +1,54 @@
+"""Active-memory estimation by sampling (memory-model.md, section 8).
+
+Each Mem.SamplePeriod a VM's sample of `SAMPLE_PAGES` random pages is drawn from a binomial
+distribution on the share of its memory the guest really uses; a slow and a fast average, and a
+fast average that includes the current, unfinished period, are kept, and the estimate is the
+largest of the three. The allocation sees only the estimate (`Host.active_estimate`).
+
+State (one per VM): `act_slow`, `act_fast`, `act_cur` the three averages (fractions of
+memsize); `sample_acc` the period's touched share so far, times seconds; `sample_elapsed`
+seconds into the period. The host's `rng` draws the samples.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from memtui import spec
+from memtui.model.common import _clip
+
+
+class ActiveMemorySampling:
+    """The working-set sample and its three averages."""
+
+    FLOAT_STATE = ("act_slow", "act_fast", "act_cur", "sample_acc", "sample_elapsed")
+
+    def _sample(self, dt: float) -> None:
+        on = self.on
+        period = float(self.advanced["Mem.SamplePeriod"])
+        ws = np.minimum(self.active_true, self.memsize - self.balloon)
+        sized = self._settled("sampled", lambda: on & (self.memsize > 0))
+        divisor = self._settled("sample_divisor", lambda: np.where(self.memsize > 0, self.memsize, 1))
+        p = np.where(sized, _clip(ws / divisor, 0, 1), 0.0)
+        self.sample_acc += p * dt
+        self.sample_elapsed += np.where(on, dt, 0.0)
+        gs = 1 - (1 - spec.ACTIVE_SLOW_GAIN_PER_30S) ** (period / 30.0)
+        gf = 1 - (1 - spec.ACTIVE_FAST_GAIN_PER_30S) ** (period / 30.0)
+        done = on & (self.sample_elapsed >= period)
+        if done.any():
+            idx = np.nonzero(done)[0]
+            p_avg = self.sample_acc[idx] / self.sample_elapsed[idx]
+            hits = self.rng.binomial(spec.SAMPLE_PAGES, _clip(p_avg, 0, 1))
+            f = hits / spec.SAMPLE_PAGES
+            self.act_slow[idx] += gs * (f - self.act_slow[idx])
+            self.act_fast[idx] += gf * (f - self.act_fast[idx])
+            self.sample_acc[idx] = 0.0
+            self.sample_elapsed[idx] = 0.0
+        # The fast average with the current, unfinished period: its count so far is a lower
+        # bound of the period's, so it only ever raises the estimate.
+        partial = self.sample_acc / period
+        self.act_cur = np.where(partial > self.act_fast, self.act_fast + gf * (partial - self.act_fast), self.act_fast)
+
+    @property
+    def active_estimate(self) -> np.ndarray:
+        return np.maximum(np.maximum(self.act_slow, self.act_fast), self.act_cur) * self.memsize * self.on
