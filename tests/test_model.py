@@ -7,7 +7,8 @@ import math
 import pytest
 
 from memtui import spec
-from memtui.model import BOUND_RESERVATION, AdmissionError, SettingError
+from memtui.config import HostConfig, VMConfig, Workload
+from memtui.model import BOUND_RESERVATION, AdmissionError, Host, SettingError
 from memtui.tables import overhead_mb, sliding_min_free_mb, thresholds
 from tests.model_helpers import make_host, plain_workload, vm
 
@@ -475,3 +476,14 @@ def test_a_limit_below_the_working_set_thrashes():
     assert v.consumed_mb <= 1024 + 0.01
     assert v.swap_in_mb_s > 0 and v.swap_out_mb_s > 0  # faults served by swapping others out
     assert v.swap_in_mb_s + v.swap_out_mb_s <= host.config.swap_mb_per_s + 1e-6
+
+
+def test_a_running_balloon_gives_its_pages_back_when_ballooning_is_turned_off():
+    vm = VMConfig("vm0", 1024, limit_mb=512, workload=Workload(touched_pct=100, active_mb=100, boot_s=0))
+    host = Host(HostConfig("b", memory_mb=4096, system_mb=300, seed=0), {}, [vm])
+    host.run(300)
+    assert host.balloon[0] > 100  # the limit is enforced by the balloon
+    host.set_advanced("Mem.CtlMaxPercent", 0)
+    host.run(120)
+    assert host.balloon[0] == pytest.approx(0.0, abs=1e-6)
+    assert host.balloon_tgt[0] <= host.balloon_cap[0] + 1e-9

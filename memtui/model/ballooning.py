@@ -31,13 +31,19 @@ class Ballooning:
             cap = min(cap, vm.max_balloon_mb)
         self.balloon_cap[i] = cap
 
+    def _driver_moves(self, can_balloon: np.ndarray) -> np.ndarray:
+        """Where the balloon follows its target: the driver runs and may inflate, there is no
+        driver (nothing to hold), or the balloon is above its cap (ballooning turned off or the
+        cap lowered: a running driver gives the pages back). A booting driver holds."""
+        return can_balloon | ~self.tools | (self.balloon > self.balloon_cap + 1e-9)
+
     def _balloon_goal(self, goal: np.ndarray, can_balloon: np.ndarray, inflate_ok: bool) -> np.ndarray:
         """The balloon target (MCTLTGT): the reclamation goal up to the cap while the driver
         runs and may inflate; a booting driver holds what it has."""
         on = self.on
         cap = np.where(can_balloon, self.balloon_cap, 0.0)
         b_goal = np.minimum(cap, goal) if inflate_ok else np.minimum(self.balloon, goal)
-        b_goal = np.where(on & (can_balloon | ~self.tools), b_goal, self.balloon)  # a booting driver holds
+        b_goal = np.where(on & self._driver_moves(can_balloon), b_goal, self.balloon)  # a booting driver holds
         b_goal = np.where(on, b_goal, 0.0)
         self.balloon_tgt = b_goal
         return b_goal
@@ -51,7 +57,7 @@ class Ballooning:
         # Deflate: a balloon above its goal, or a VM holding more than its goal.
         excess = np.maximum(np.maximum(0.0, self.balloon - b_goal), held - goal)
         deflate = np.minimum(np.minimum(np.maximum(0.0, excess), self.balloon), spec.BALLOON_DEFLATE_MB_S * dt)
-        deflate = np.where(on & (can_balloon | ~self.tools), deflate, 0.0)
+        deflate = np.where(on & self._driver_moves(can_balloon), deflate, 0.0)
         self.balloon -= deflate
         self.untouched += deflate
         held = held - deflate
