@@ -1436,7 +1436,7 @@ class Host:
             "memory_mb": [float(vm.memory_mb) for vm in vms], "vcpus": [vm.vcpus for vm in vms],
             "reservation_mb": [float(vm.reservation_mb) for vm in vms],
             "limit_mb": [None if vm.limit_mb is None else float(vm.limit_mb) for vm in vms],
-            "shares": [int(vm.shares_value) for vm in vms],
+            "shares": self.shares.astype(np.int64),  # each VM's shares_value
             "overhead_mb": col(self.overhead), "granted_mb": col(R), "consumed_mb": col(self.consumed),
             "target_mb": col(self.target), "touched_mb": col(R + self.swapped + self.zipped),
             "active_mb": col(active), "active_true_mb": col(self.active_true),
@@ -1456,7 +1456,10 @@ class Host:
             "guest_paging_mb": col(np.maximum(0.0, self.active_true - (memsize - self.balloon))),
             "booting": booting, "zip_target_mb": col(self.zip_tgt),
         }
-        for k, v in (*cost.snapshot_columns(self).items(), *memscreen.snapshot_columns(self).items()):
+        figures = cost.figures(self)
+        for k in cost.SNAPSHOT_FIELDS:
+            cols[k] = np.round(figures[k], 2)
+        for k, v in memscreen.snapshot_columns(self).items():
             cols[k] = np.array(v, dtype=float)
         onf = on.astype(float)
         shared = float((self.shared * onf).sum())
