@@ -18,7 +18,6 @@ Each goal is marked met or MISSED; the exit status is 1 when any goal is missed.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import platform
 import random
@@ -27,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from memtui.config import Event, HostConfig, Profile, VMConfig, Workload
 from memtui.model import Host
@@ -104,3 +103,229 @@ def hour_profile(n_vms: int = 64, overcommit: float = 1.25, seed: int = 7) -> Pr
     events = [Event(at_s=1800, set={"Mem.IdleTax": 50}),
               Event(at_s=2400, vm=vms[1].name, set={"power": "off"})]
     return Profile(host=host, vms=vms, events=events)
+
+
+# ---------------------------------------------------------------- measuring
+
+class _Null:
+    """A text sink that keeps nothing (what /dev/null is to a subprocess)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+# `memtui run` by the plain path: the same run, the reference writer and stepping.
+_REFERENCE_RUN = """
+import sys
+from memtui.batch import run_batch
+from memtui.model import Host
+from memtui.profile import load_profile
+path, duration, every, fmt = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+run_batch(Host.from_profile(load_profile(path)), duration, every, fmt, sys.stdout, reference=True)
+"""
+
+
+def run_command(path: str, duration_s: int, every_s: int, fmt: str, reference: bool) -> list[str]:
+    """The command line of a `memtui run` (fast) or of the same run by the plain path."""
+    if reference:
+        return [sys.executable, "-c", _REFERENCE_RUN, path, str(duration_s), str(every_s), fmt]
+    return [sys.executable, "-m", "memtui", "run", path, "--for", f"{duration_s}s", "--every",
+            f"{every_s}s", "--format", fmt]
+
+
+def first_sample_s(path: str, reference: bool) -> float:
+    """Wall seconds from starting `memtui run` to reading its first sample line."""
+    cmd = run_command(path, 10, 10, "jsonl", reference)
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while True:
+        line = proc.stdout.readline()
+        if not line or line.startswith('{"type": "sample"'):
+            break
+    wall = time.perf_counter() - start
+    _, err = proc.communicate()
+    if proc.returncode != 0 or not line:
+        raise RuntimeError(f"memtui run failed (exit {proc.returncode}): {err.strip()[-300:]}")
+    return wall
+
+
+def whole_run_s(path: str, duration_s: int, every_s: int, reference: bool) -> float:
+    """Wall seconds of a whole `memtui run` in jsonl, its output thrown away."""
+    cmd = run_command(path, duration_s, every_s, "jsonl", reference)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"memtui run failed (exit {proc.returncode}): {proc.stderr.strip()[-300:]}")
+    return wall
+
+
+def stepping_x(profile: Profile, sim_s: int, reference: bool) -> float:
+    """Simulated seconds per wall second, in-process, from a freshly built host."""
+    from memtui.batch import run_step
+
+    host = Host.from_profile(profile)
+    start = time.perf_counter()
+    run_step(host, sim_s, reference)
+    return sim_s / (time.perf_counter() - start)
+
+
+def record_us(profile: Profile, warm_s: int, every_s: int, samples: int, fmt: str = "jsonl") -> tuple[float, float]:
+    """Microseconds per VM record of writing a sample, (reference, fast): both writers write the
+    same samples of one host to a null sink."""
+    from memtui.batch import _FastWriter, _ReferenceWriter
+
+    host = Host.from_profile(profile)
+    host.run(warm_s)
+    writers = {"reference": _ReferenceWriter(host, fmt, _Null()), "fast": _FastWriter(host, fmt, _Null())}
+    spent = dict.fromkeys(writers, 0.0)
+    for w in writers.values():
+        w.write_header()
+    for _ in range(samples):
+        host.run(every_s)
+        for name, w in writers.items():
+            start = time.perf_counter()
+            w.write_sample(host)
+            spent[name] += time.perf_counter() - start
+    records = samples * len(host.vms)
+    return spent["reference"] / records * 1e6, spent["fast"] / records * 1e6
+
+
+def machine() -> str:
+    try:
+        import psutil
+
+        mem = f"{psutil.virtual_memory().total / 2**30:.0f} GiB"
+    except Exception:  # psutil is optional here
+        mem = "?"
+    load = ""
+    if hasattr(os, "getloadavg"):
+        load = f", load {os.getloadavg()[0]:.1f}"
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {mem}, "
+            f"Python {platform.python_version()}, {platform.system()} {platform.release()}{load}")
+
+
+# ---------------------------------------------------------------- the report
+
+@dataclass
+class Plan:
+    """What one `memtui bench` measures."""
+
+    sizes: tuple[int, ...] = SIZES
+    step_s: dict[int, int] = field(default_factory=lambda: {8: 3600, 64: 3600, 320: 900, 1024: 600})
+    startup: tuple[tuple[str, str], ...] = ()  # (label, profile path)
+    startup_runs: tuple[int, ...] = (5, 3)  # runs per profile of `startup`, in order
+    whole: tuple[tuple[str, str, int, int, bool], ...] = ()  # (label, profile, duration, every, judged)
+    record: tuple[tuple[str, Profile, int, int, int], ...] = ()  # (label, profile, warm s, every s, samples)
+
+
+def default_plan(quick: bool, workdir: str) -> Plan:
+    from memtui.paths import bundled_profiles_dir
+    from memtui.profile import dumps_profile
+
+    bundled = bundled_profiles_dir()
+    hour = os.path.join(workdir, "mixed64.toml")
+    with open(hour, "w", encoding="utf-8") as f:
+        f.write(dumps_profile(hour_profile(64)))
+    big = str(bundled / "bench-1024.toml")
+    plan = Plan(startup=(("default", str(bundled / "default.toml")), ("bench-1024", big)),
+                whole=(("64-VM hour", hour, 3600, 60, True), ("1,024-VM hour", big, 3600, 10, True)))
+    from memtui.profile import load_profile
+
+    big_profile = load_profile(big)
+    plan.record = (("64 VMs, every 1m", hour_profile(64), 600, 60, 20),
+                   ("1,024 VMs, every 10s", big_profile, 600, 10, 10))
+    if quick:
+        plan.step_s = {n: s // 4 for n, s in plan.step_s.items()}
+        plan.startup_runs = (3, 1)
+        plan.whole = (("64-VM hour", hour, 3600, 60, True), ("1,024-VM hour", big, 900, 10, False))
+        plan.record = (("64 VMs, every 1m", hour_profile(64), 600, 60, 10),
+                       ("1,024 VMs, every 10s", big_profile, 600, 10, 4))
+    return plan
+
+
+class _Table:
+    def __init__(self, out):
+        self.out = out
+        self.ok = True
+
+    def title(self, text: str) -> None:
+        print(f"\n{text}", file=self.out)
+        print(f"  {'':<30} {'reference':>11} {'fast':>11} {'gain':>6}  goal", file=self.out)
+
+    def row(self, label: str, ref: float, fast: float, unit: str, goal: float | None = None,
+            higher_is_better: bool = False, judged: bool = True) -> None:
+        def fmt(v: float) -> str:
+            if unit == "x":
+                return f"{v:,.0f}x"
+            if unit == "us":
+                return f"{v:.2f} us"
+            return f"{v:.3f} s"
+
+        gain = (fast / ref if higher_is_better else ref / fast) if ref > 0 and fast > 0 else 0.0
+        verdict = ""
+        if goal is not None:
+            sign = ">=" if higher_is_better else "<="
+            if judged:
+                good = fast >= goal if higher_is_better else fast <= goal
+                self.ok &= good
+                verdict = f"{sign} {fmt(goal)} {'met' if good else 'MISSED'}"
+            else:
+                verdict = f"(an hour: {sign} {fmt(goal)}; not judged)"
+        print(f"  {label:<30} {fmt(ref):>11} {fmt(fast):>11} {gain:>5.1f}x  {verdict}", file=self.out)
+
+
+def report(plan: Plan, out=None) -> bool:
+    """Print the figures of `plan`; True when every goal judged is met."""
+    out = out or sys.stdout
+    print(f"machine: {machine()}", file=out)
+    table = _Table(out)
+    if plan.startup:
+        table.title("start-up: memtui run to its first sample (subprocess, median)")
+        for (label, path), runs in zip(plan.startup, plan.startup_runs, strict=False):
+            ref = statistics.median(first_sample_s(path, True) for _ in range(runs))
+            fast = statistics.median(first_sample_s(path, False) for _ in range(runs))
+            table.row(f"{label} ({runs} runs)", ref, fast, "s", FIRST_SAMPLE_GOALS_S.get(label))
+    if plan.sizes:
+        table.title("stepping: simulated s per wall s (in-process)")
+        for n in plan.sizes:
+            sim_s = plan.step_s.get(n, 600)
+            profile = synthetic_profile(n)
+            ref = stepping_x(profile, sim_s, True)
+            fast = stepping_x(profile, sim_s, False)
+            table.row(f"{n:,} VMs, {sim_s} s", ref, fast, "x", STEP_GOALS_X.get(n), higher_is_better=True)
+    if plan.whole:
+        table.title("whole runs: memtui run --format jsonl to a null sink (subprocess)")
+        for label, path, duration_s, every_s, judged in plan.whole:
+            ref = whole_run_s(path, duration_s, every_s, True)
+            fast = whole_run_s(path, duration_s, every_s, False)
+            shown = label if judged else f"{label[:label.index(' ')]} {duration_s // 60} min"
+            table.row(f"{shown}, every {every_s} s", ref, fast, "s", WHOLE_RUN_GOALS_S.get(label),
+                      judged=judged)
+    if plan.record:
+        table.title("writing: one VM record of a jsonl sample (in-process)")
+        for label, profile, warm_s, every_s, samples in plan.record:
+            ref, fast = record_us(profile, warm_s, every_s, samples)
+            table.row(label, ref, fast, "us")
+    print(f"\n{'every goal met' if table.ok else 'goals MISSED'}", file=out)
+    return table.ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="memtui bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="shorter runs (less precise)")
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="memtui-bench-") as workdir:
+        try:
+            ok = report(default_plan(args.quick, workdir))
+        except RuntimeError as exc:
+            print(f"memtui bench: {exc}", file=sys.stderr)
+            return 1
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
