@@ -6,9 +6,7 @@ run in time order (jsonl), or as an esxtop batch capture (esxtop). Imports no UI
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import os
 import sys
 import time
@@ -207,7 +205,11 @@ def _plain_number(value) -> str | None:
 
 def _json_number(value) -> str:
     text = _plain_number(value)
-    return json.dumps(_num(value)) if text is None else text
+    if text is None:
+        import json
+
+        return json.dumps(_num(value))
+    return text
 
 
 def _csv_number(value) -> str:
@@ -217,12 +219,16 @@ def _csv_number(value) -> str:
 
 def _csv_text(value) -> str:
     """The text the csv module writes for one value of a row (quoted only when it must be)."""
+    import csv
+
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerow([value, ""])
     return buf.getvalue()[:-2]
 
 
 def _csv_line(values) -> str:
+    import csv
+
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerow(values)
     return buf.getvalue()
@@ -236,6 +242,8 @@ class _ReferenceWriter:
         self.out = out
         self.log_pos = 0
         if fmt == "csv":
+            import csv
+
             self.csv = csv.writer(out, lineterminator="\n")
         elif fmt == "esxtop":
             from memtui.esxtop.writer import EsxtopWriter
@@ -250,6 +258,8 @@ class _ReferenceWriter:
             self.esxtop.write_header()
 
     def write_events(self, host: Host) -> None:
+        import json
+
         new = host.log[self.log_pos:]
         self.log_pos = len(host.log)
         for ev in new:
@@ -260,6 +270,8 @@ class _ReferenceWriter:
     def write_sample(self, host: Host) -> None:
         snap = host.snapshot()
         if self.fmt == "jsonl":
+            import json
+
             self.write_events(host)
             self.out.write(json.dumps(sample_record(snap)) + "\n")
         elif self.fmt == "esxtop":
@@ -274,6 +286,9 @@ class _FastWriter(_ReferenceWriter):
     def __init__(self, host: Host, fmt: str, out: IO[str]):
         super().__init__(host, fmt, out)
         if fmt == "jsonl":
+            import json
+
+            self.dumps = json.dumps
             keys = [json.dumps(k) + ": " for k in BATCH_VM_FIELDS]
             self.lines = _Lines(BATCH_VM_FIELDS, {
                 "num": _Texts(_json_number), "bool": _Texts(json.dumps), "str": _Texts(json.dumps)},
@@ -312,7 +327,7 @@ class _FastWriter(_ReferenceWriter):
 
     def jsonl_line(self, cols: SampleColumns) -> str:
         host = {k: _num(cols.host[k]) for k in BATCH_HOST_FIELDS}
-        head = json.dumps({"type": "sample", "t": _num(cols.t), "host": host, "vms": []})[:-2]
+        head = self.dumps({"type": "sample", "t": _num(cols.t), "host": host, "vms": []})[:-2]
         if not cols.n_vms:
             return head + "]}\n"
         return head + self.lines.join(self.lines.texts(cols), cols.n_vms, self.first) + "]}\n"
@@ -354,6 +369,8 @@ class _FastWriter(_ReferenceWriter):
 
 
 def esxtop_reference_line(esxtop, snap: Snapshot) -> str:
+    import csv
+
     buf = io.StringIO()
     csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\n").writerow(esxtop.row(snap))
     return buf.getvalue()
