@@ -123,6 +123,35 @@ BATCH_HOST_FIELDS = CONTRACT_HOST_FIELDS + BATCH_HOST_ADDED
 BATCH_VM_FIELDS = CONTRACT_VM_FIELDS + BATCH_VM_ADDED
 
 
+HOST_FIELDS = [f.name for f in fields(HostMetrics)]
+VM_FIELDS = [f.name for f in fields(VMMetrics)]
+
+
+@dataclass(frozen=True)
+class SampleColumns:
+    """One moment of a host as columns: what a `Snapshot` holds, computed once for every VM.
+
+    `host` maps each HostMetrics field, in field order, to its value; `vms` maps each VMMetrics
+    field, in field order, to one value per VM: a list (names, settings) or a numpy array (the
+    figures, rounded as the snapshot rounds them). The batch writers build their lines straight
+    from these; `snapshot()` builds the objects from them, so both show the same numbers.
+    """
+
+    t: float
+    host: dict
+    vms: dict
+    n_vms: int
+
+    def vm_lists(self) -> dict[str, list]:
+        """Every VM column as a list of Python values."""
+        return {k: v if isinstance(v, list) else v.tolist() for k, v in self.vms.items()}
+
+    def snapshot(self) -> Snapshot:
+        lists = self.vm_lists()
+        vms = tuple(VMMetrics(*row) for row in zip(*(lists[k] for k in VM_FIELDS), strict=True))
+        return Snapshot(self.t, HostMetrics(**self.host), vms)
+
+
 @dataclass(frozen=True)
 class Snapshot:
     t: float

@@ -13,7 +13,7 @@ import numpy as np
 
 from memtui import cost, tables
 from memtui.esxtop import memscreen
-from memtui.metrics import HostMetrics, LogEvent, Snapshot, VMMetrics
+from memtui.metrics import HOST_FIELDS, VM_FIELDS, LogEvent, SampleColumns, Snapshot
 from memtui.model.common import _div
 
 
@@ -46,53 +46,55 @@ class Reading:
     """Snapshots, decisions, overhead sources and the log."""
 
     def snapshot(self) -> Snapshot:
+        return self.sample_columns().snapshot()
+
+    def sample_columns(self) -> SampleColumns:
+        """The figures of `snapshot()` as columns, one value per VM each (metrics.SampleColumns):
+        computed once for all VMs, for writers that need no objects per VM."""
         self._derive()
         th = self.thresholds
         on = self.on
-        vms = []
         active = self.active_estimate
         since = self.t - self.power_on_t
         booting = on & (since < self.boot_s)
         can_balloon = self.tools & ~booting & (self.advanced["Mem.CtlMaxPercent"] > 0)
         R = self.res.sum(axis=1)
         memsize = self.memsize
+        vms = self.vms
 
-        def col(x) -> list[float]:
-            return np.round(np.where(on, x, 0.0), 2).tolist()
+        def col(x) -> np.ndarray:
+            return np.round(np.where(on, x, 0.0), 2)
 
-        ov, gr, co, tg = col(self.overhead), col(R), col(self.consumed), col(self.target)
-        tc, ac, at = col(R + self.swapped + self.zipped), col(active), col(self.active_true)
-        bl, bt, bm = col(self.balloon), col(self.balloon_tgt), col(self.balloon_cap)
-        sw, st, zp = col(self.swapped), col(self.swap_tgt), col(self.zipped)
-        zt = col(self.zip_tgt)
-        sh, ze, sv = col(self.shared), col(self.shared_zero), col(self.shared - self.common_share)
-        si, so, pr = col(self.swap_in_rate), col(self.swap_out_rate), col(self.private)
-        un = np.round(np.where(on, self.untouched, memsize), 2).tolist()
-        ap = col(100 * _div(active, memsize))
-        asl, afa = col(100 * self.act_slow), col(100 * self.act_fast)
-        zc, zr, ur = col(self.zip_cache), col(self.zip_rate), col(self.unzip_rate)
-        gp = col(np.maximum(0.0, self.active_true - (memsize - self.balloon)))
-        balloon_active = (on & can_balloon).tolist()
-        blocked, boot = self.blocked.tolist(), booting.tolist()
-        added_cols = {**cost.snapshot_columns(self), **memscreen.snapshot_columns(self)}
-        added_keys = tuple(added_cols)
-        added = [dict(zip(added_keys, row, strict=True)) for row in zip(*added_cols.values(), strict=True)]
-        for i, vm in enumerate(self.vms):
-            vms.append(VMMetrics(
-                name=vm.name, power=vm.power, memory_mb=float(vm.memory_mb), vcpus=vm.vcpus,
-                reservation_mb=float(vm.reservation_mb),
-                limit_mb=None if vm.limit_mb is None else float(vm.limit_mb),
-                shares=int(vm.shares_value), overhead_mb=ov[i], granted_mb=gr[i],
-                consumed_mb=co[i], target_mb=tg[i], touched_mb=tc[i], active_mb=ac[i],
-                active_true_mb=at[i], balloon_mb=bl[i], balloon_target_mb=bt[i],
-                balloon_max_mb=bm[i], swapped_mb=sw[i], swap_target_mb=st[i], zipped_mb=zp[i],
-                shared_mb=sh[i], zero_mb=ze[i], shared_saved_mb=sv[i], swap_in_mb_s=si[i],
-                swap_out_mb_s=so[i], blocked=blocked[i], tools=vm.tools,
-                balloon_active=balloon_active[i], private_mb=pr[i], untouched_mb=un[i],
-                active_pct=ap[i], active_slow_pct=asl[i], active_fast_pct=afa[i],
-                zip_cache_mb=zc[i], zip_rate_mb_s=zr[i], unzip_rate_mb_s=ur[i],
-                guest_paging_mb=gp[i], booting=boot[i], zip_target_mb=zt[i], **added[i],
-            ))
+        cols = {
+            "name": [vm.name for vm in vms], "power": [vm.power for vm in vms],
+            "memory_mb": [float(vm.memory_mb) for vm in vms], "vcpus": [vm.vcpus for vm in vms],
+            "reservation_mb": [float(vm.reservation_mb) for vm in vms],
+            "limit_mb": [None if vm.limit_mb is None else float(vm.limit_mb) for vm in vms],
+            "shares": self.shares.astype(np.int64),  # each VM's shares_value
+            "overhead_mb": col(self.overhead), "granted_mb": col(R), "consumed_mb": col(self.consumed),
+            "target_mb": col(self.target), "touched_mb": col(R + self.swapped + self.zipped),
+            "active_mb": col(active), "active_true_mb": col(self.active_true),
+            "balloon_mb": col(self.balloon), "balloon_target_mb": col(self.balloon_tgt),
+            "balloon_max_mb": col(self.balloon_cap), "swapped_mb": col(self.swapped),
+            "swap_target_mb": col(self.swap_tgt), "zipped_mb": col(self.zipped),
+            "shared_mb": col(self.shared), "zero_mb": col(self.shared_zero),
+            "shared_saved_mb": col(self.shared - self.common_share),
+            "swap_in_mb_s": col(self.swap_in_rate), "swap_out_mb_s": col(self.swap_out_rate),
+            "blocked": self.blocked.copy(), "tools": [vm.tools for vm in vms],
+            "balloon_active": on & can_balloon, "private_mb": col(self.private),
+            "untouched_mb": np.round(np.where(on, self.untouched, memsize), 2),
+            "active_pct": col(100 * _div(active, memsize)),
+            "active_slow_pct": col(100 * self.act_slow), "active_fast_pct": col(100 * self.act_fast),
+            "zip_cache_mb": col(self.zip_cache), "zip_rate_mb_s": col(self.zip_rate),
+            "unzip_rate_mb_s": col(self.unzip_rate),
+            "guest_paging_mb": col(np.maximum(0.0, self.active_true - (memsize - self.balloon))),
+            "booting": booting, "zip_target_mb": col(self.zip_tgt),
+        }
+        figures = cost.figures(self)
+        for k in cost.SNAPSHOT_FIELDS:
+            cols[k] = np.round(figures[k], 2)
+        for k, v in memscreen.snapshot_columns(self).items():
+            cols[k] = np.array(v, dtype=float)
         onf = on.astype(float)
         shared = float((self.shared * onf).sum())
         common = float((self.common_share * onf).sum())
@@ -105,7 +107,7 @@ class Reading:
         def r(x):
             return round(float(x), 2)
 
-        host = HostMetrics(
+        host = dict(
             state=self.state, memory_mb=float(self.config.memory_mb), system_mb=float(self.config.system_mb),
             managed_mb=managed, free_mb=r(self.free_mb), min_free_mb=r(th.min_free_mb),
             reserved_mb=r(self.reserved_mb), unreserved_mb=r(self.unreserved_mb), consumed_mb=r(consumed),
@@ -120,7 +122,8 @@ class Reading:
             overcommit=round(float((self.memsize * onf).sum()) / managed, 3) if managed > 0 else 0.0,
             **memscreen.host_fields(self),
         )
-        return Snapshot(round(self.t, 3), host, tuple(vms))
+        return SampleColumns(round(self.t, 3), {k: host[k] for k in HOST_FIELDS},
+                             {k: cols[k] for k in VM_FIELDS}, len(vms))
 
     def decision(self, name: str) -> Decision:
         i = self.index(name)
