@@ -174,7 +174,7 @@ _ADVANCED_UNITS = {
 
 _KEYS: tuple[Key, ...] = (
     # -- the top level -----------------------------------------------------------------------
-    Key(TOP, "format", WHOLE, FORMAT, minimum=FORMAT, maximum=FORMAT,
+    Key(TOP, "format", WHOLE, FORMAT, minimum=FORMAT, maximum=FORMAT, allowed=str(FORMAT),
         meaning="the profile format version. This memtui reads and writes format 1; a larger "
         "number is refused with a message saying so (and nothing else in the file is checked, "
         "since a newer format may have keys this version does not know)."),
@@ -384,7 +384,7 @@ def render_table(table: str) -> str:
 TABLE_NAMES = {TOP: "top", HOST: "host", ADVANCED: "advanced", VM: "vm", WORKLOAD: "workload",
                EVENT: "event"}
 _REGION = re.compile(
-    r"(<!-- schema:(?P<name>\w+) begin[^>]*-->\n)(?P<body>.*?)(\n<!-- schema:(?P=name) end -->)",
+    r"(<!-- schema:(?P<name>\w+) begin[^>]*-->\n)(?P<body>.*?)(<!-- schema:(?P=name) end -->)",
     re.DOTALL,
 )
 
@@ -400,7 +400,7 @@ def render_doc(text: str) -> str:
         name = m.group("name")
         if name not in by_name:
             raise ValueError(f"unknown schema table {name!r} in the reference page")
-        return m.group(1) + render_table(by_name[name]) + m.group(4)
+        return m.group(1) + render_table(by_name[name]) + "\n" + m.group(4)
 
     return _REGION.sub(fill, text)
 
