@@ -11,7 +11,7 @@ from typing import TextIO
 
 from memtui import tables
 from memtui.config import Profile, VMConfig
-from memtui.profile import ProfileError, load_profile
+from memtui.profile import ProfileError, read_profile
 
 SCREEN_LINES = 24
 SCREEN_COLUMNS = 80
@@ -121,7 +121,7 @@ def check_main(path: str, out: TextIO | None = None, err: TextIO | None = None) 
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
     try:
-        profile = load_profile(path)
+        profile = read_profile(path)
     except ProfileError as exc:
         for problem in exc.problems:
             print(problem, file=err)

@@ -86,7 +86,7 @@ def _load(path: str):
     from memtui.profile import ProfileError, load_profile
 
     try:
-        return load_profile(path)
+        return load_profile(path, keep_document=False)  # a batch run never saves it
     except ProfileError as exc:
         for problem in exc.problems:
             print(str(problem), file=sys.stderr)

@@ -465,6 +465,6 @@ class Host(AdmissionControl, Allocation, ActiveMemorySampling, PageSharing, Ball
 
 def load_host(path: str) -> Host:
     """Read a profile file and build its host (raises memtui.profile.ProfileError)."""
-    from memtui.profile import load_profile
+    from memtui.profile import read_profile
 
-    return Host.from_profile(load_profile(path))
+    return Host.from_profile(read_profile(path))

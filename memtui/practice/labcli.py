@@ -32,9 +32,9 @@ def _print_problems(exc: ProfileError) -> None:
         print(str(p), file=sys.stderr)
 
 
-def _load_for_cli(name: str) -> Lab | None:
+def _load_for_cli(name: str, keep_document: bool = False) -> Lab | None:
     try:
-        return load_lab(name)
+        return load_lab(name, keep_document=keep_document)
     except LookupError as exc:
         print(f"memtui lab: {exc.args[0]}", file=sys.stderr)
     except LabError as exc:
@@ -67,7 +67,7 @@ def _cmd_show(args) -> int:
 
 
 def _cmd_start(args, ui: UiEntry | None) -> int:
-    lab = _load_for_cli(args.name)
+    lab = _load_for_cli(args.name, keep_document=True)  # the terminal UI may save it
     if lab is None:
         return 2
     ProgressStore().record_start(lab)

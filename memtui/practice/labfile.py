@@ -357,8 +357,10 @@ def _line_map(original: str, stripped: str) -> dict[int, int]:
     return out
 
 
-def parse_lab(text: str, path: str = "<lab>", name: str | None = None) -> Lab:
-    """Check a lab's text and return the Lab, or raise LabError with every problem."""
+def parse_lab(text: str, path: str = "<lab>", name: str | None = None, *,
+              keep_document: bool = True) -> Lab:
+    """Check a lab's text and return the Lab, or raise LabError with every problem.
+    `keep_document=False` reads its profile without the document saving needs (faster)."""
     text = text.removeprefix("\ufeff")
     try:
         data = tomllib.loads(text)
@@ -376,7 +378,7 @@ def parse_lab(text: str, path: str = "<lab>", name: str | None = None) -> Lab:
         raise LabError([ProfileProblem(path, None, "", f"cannot read the lab: {exc}")]) from None
     profile: Profile | None = None
     try:
-        profile = parse_profile(stripped, path)
+        profile = parse_profile(stripped, path, keep_document=keep_document)
     except ProfileError as exc:
         lines = _line_map(text, stripped)
         problems += [ProfileProblem(p.file, lines.get(p.line, p.line) if p.line else None, p.key_path, p.message)
@@ -418,9 +420,9 @@ def find_lab(name_or_path: str | os.PathLike[str]) -> Path:
     raise LookupError(f'no lab named "{text}"{hint} (labs: {", ".join(names)})')
 
 
-def load_lab(name_or_path: str | os.PathLike[str]) -> Lab:
+def load_lab(name_or_path: str | os.PathLike[str], *, keep_document: bool = True) -> Lab:
     """A bundled lab by name, or a lab file by path. Raises LookupError (no such lab), OSError
-    (cannot read) or LabError (not a valid lab)."""
+    (cannot read) or LabError (not a valid lab). `keep_document` as for `parse_lab`."""
     f = find_lab(name_or_path)
     data = f.read_bytes()
     try:
@@ -428,7 +430,7 @@ def load_lab(name_or_path: str | os.PathLike[str]) -> Lab:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise LabError([ProfileProblem(str(f), line, "", "not UTF-8 text; save the file as UTF-8")]) from None
-    return parse_lab(text, str(f), f.stem)
+    return parse_lab(text, str(f), f.stem, keep_document=keep_document)
 
 
 def list_labs() -> list[Lab]:
@@ -437,7 +439,7 @@ def list_labs() -> list[Lab]:
     out = []
     for f in lab_files():
         try:
-            out.append(load_lab(f))
+            out.append(load_lab(f, keep_document=False))
         except (LabError, OSError):
             continue
     return sorted(out, key=lambda lab: (lab.order, lab.level, lab.name))

@@ -24,6 +24,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from memtui import spec
 from memtui.config import VMConfig, Workload, format_duration, parse_duration
+from memtui.profile import schema
 from memtui.ui.buttons import FocusButton
 
 # --------------------------------------------------------------------------------------------
@@ -56,14 +57,14 @@ def parse_int(text: str, what: str, lo: int, hi: int) -> int:
     return value
 
 
-def parse_pct(text: str, what: str) -> float:
+def parse_pct(text: str, what: str, lo: float = 0.0, hi: float = 100.0) -> float:
     t = text.strip().removesuffix("%").strip()
     try:
         value = float(t)
     except ValueError:
-        raise ValueError(f"{what} is a percentage from 0 to 100") from None
-    if not 0 <= value <= 100:
-        raise ValueError(f"{what} must be 0 to 100 %, not {value:g}")
+        raise ValueError(f"{what} is a percentage from {lo:g} to {hi:g}") from None
+    if not lo <= value <= hi:
+        raise ValueError(f"{what} must be {lo:g} to {hi:g} %, not {value:g}")
     return value
 
 
@@ -389,28 +390,37 @@ def _mb_text(value: int | None, none: str) -> str:
     return none if value is None else str(value)
 
 
+def _field(table: str, key: str, text: str | bool, parse: Callable[[str], Any] | None,
+           **kw: Any) -> Field:
+    """A field for a key of the profile format, labelled and explained as the schema says."""
+    k = schema.key(table, key)
+    kw.setdefault("help", k.help or k.meaning)
+    return Field(key, k.label, text, parse, **kw)
+
+
+def _pct_field(key: str, text: str, what: str) -> Field:
+    k = schema.key(schema.WORKLOAD, key)
+    lo, hi = float(k.minimum or 0), float(k.maximum if k.maximum is not None else 100)
+    return _field(schema.WORKLOAD, key, text, lambda t: parse_pct(t, what, lo, hi))
+
+
 def vm_fields(c: VMConfig, powered_on: bool, max_vcpus: int) -> list[Field]:
     locked = "power the VM off to change it" if powered_on else ""
+    vm = schema.VM
+    min_vcpus = int(schema.key(vm, "vcpus").minimum or 1)
     return [
-        Field("memory_mb", "Memory (MB)", str(c.memory_mb), lambda t: _positive_mb(t, "memory"),
-              help=locked or "configured memory (memsize): 4096 or 4G", disabled=powered_on),
-        Field("vcpus", "vCPUs", str(c.vcpus), lambda t: parse_int(t, "vCPUs", 1, max_vcpus),
-              help=locked or f"1 to {max_vcpus}", disabled=powered_on),
-        Field("reservation_mb", "Reservation (MB)", str(c.reservation_mb),
-              lambda t: parse_mb(t, "a reservation"),
-              help="guaranteed memory; admission control needs it free (raising it on a running VM too)"),
-        Field("limit_mb", "Limit (MB)", _mb_text(c.limit_mb, "unlimited"), parse_limit,
-              help="unlimited, or the most machine memory the VM may get"),
-        Field("shares", "Shares", str(c.shares), parse_shares,
-              help="low, normal, high (5 / 10 / 20 per MB) or a number"),
-        Field("max_balloon_mb", "Balloon cap (MB)", _mb_text(c.max_balloon_mb, "none"),
-              lambda t: parse_optional_mb(t, "a balloon cap"),
-              help="sched.mem.maxmemctl: none, or the most the balloon may take"),
-        Field("tools", "VMware Tools", c.tools, None, help="balloon driver installed and running"),
-        Field("page_sharing", "Page sharing", c.page_sharing, None,
-              help="sched.mem.pshare.enable: take part in page sharing"),
-        Field("content_family", "Content family", c.content_family or "", parse_family,
-              help="VMs of one family (guest OS, template) share identical pages; empty for none"),
+        _field(vm, "memory_mb", str(c.memory_mb), lambda t: _positive_mb(t, "memory"),
+               help=locked or schema.key(vm, "memory_mb").help, disabled=powered_on),
+        _field(vm, "vcpus", str(c.vcpus), lambda t: parse_int(t, "vCPUs", min_vcpus, max_vcpus),
+               help=locked or f"{min_vcpus} to {max_vcpus}", disabled=powered_on),
+        _field(vm, "reservation_mb", str(c.reservation_mb), lambda t: parse_mb(t, "a reservation")),
+        _field(vm, "limit_mb", _mb_text(c.limit_mb, "unlimited"), parse_limit),
+        _field(vm, "shares", str(c.shares), parse_shares),
+        _field(vm, "max_balloon_mb", _mb_text(c.max_balloon_mb, "none"),
+               lambda t: parse_optional_mb(t, "a balloon cap")),
+        _field(vm, "tools", c.tools, None),
+        _field(vm, "page_sharing", c.page_sharing, None),
+        _field(vm, "content_family", c.content_family or "", parse_family),
     ]
 
 
@@ -435,24 +445,18 @@ def workload_fields(c: VMConfig) -> list[Field]:
     wl = c.workload
     mem = c.memory_mb
     schedule = ", ".join(f"{format_duration(at)} {mb:g}" for at, mb in wl.schedule)
+    w = schema.WORKLOAD
+    active_help = schema.key(w, "active_mb").help.format(memory_mb=mem, idle_pct=spec.IDLE_ACTIVE_PCT)
     return [
-        Field("touched_pct", "Touched (%)", f"{wl.touched_pct:g}", lambda t: parse_pct(t, "touched"),
-              help="share of memory the guest touches after boot (Windows zeroes all of it)"),
-        Field("active_mb", "Active (MB)", "idle" if wl.active_mb is None else f"{wl.active_mb:g}",
-              lambda t: parse_active(t, mem),
-              help=f"true working set, up to {mem} MB; idle = {spec.IDLE_ACTIVE_PCT:g} % of memory"),
-        Field("zero_pct", "Zero pages (%)", f"{wl.zero_pct:g}", lambda t: parse_pct(t, "zero pages"),
-              help="share of touched memory that is zero pages"),
-        Field("family_pct", "Family pages (%)", f"{wl.family_pct:g}",
-              lambda t: parse_pct(t, "family pages"),
-              help="share identical across the content family"),
-        Field("dup_pct", "Duplicates (%)", f"{wl.dup_pct:g}", lambda t: parse_pct(t, "duplicates"),
-              help="share duplicated inside the VM"),
-        Field("boot_s", "Boot time", format_duration(wl.boot_s), parse_duration_text,
-              help='seconds or "2m": the balloon driver runs only once the guest has booted'),
-        Field("schedule", "Schedule", schedule, lambda t: parse_schedule(t, mem),
-              placeholder="e.g. 0s 50, 10m 150, 20m 0",
-              help="working set over time since power-on: time MB pairs; empty for none"),
+        _pct_field("touched_pct", f"{wl.touched_pct:g}", "touched"),
+        _field(w, "active_mb", "idle" if wl.active_mb is None else f"{wl.active_mb:g}",
+               lambda t: parse_active(t, mem), help=active_help),
+        _pct_field("zero_pct", f"{wl.zero_pct:g}", "zero pages"),
+        _pct_field("family_pct", f"{wl.family_pct:g}", "family pages"),
+        _pct_field("dup_pct", f"{wl.dup_pct:g}", "duplicates"),
+        _field(w, "boot_s", format_duration(wl.boot_s), parse_duration_text),
+        _field(w, "schedule", schedule, lambda t: parse_schedule(t, mem),
+               placeholder="e.g. 0s 50, 10m 150, 20m 0"),
     ]
 
 
@@ -464,9 +468,10 @@ def workload_checks(values: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def advanced_field(name: str, value: int) -> Field:
-    s = spec.ADVANCED_SETTINGS[name]
-    return Field("value", "Value", str(value), lambda t: parse_int(t, name, s.minimum, s.maximum),
-                 help=f"{s.meaning} · default {s.default} · range {s.minimum} to {s.maximum}")
+    k = schema.key(schema.ADVANCED, name)
+    lo, hi = int(k.minimum), int(k.maximum)
+    return Field("value", "Value", str(value), lambda t: parse_int(t, name, lo, hi),
+                 help=f"{k.meaning} · default {k.default} · range {lo} to {hi}")
 
 
 def new_vm_template(taken: set[str]) -> VMConfig:
@@ -478,7 +483,7 @@ def new_vm_template(taken: set[str]) -> VMConfig:
 
 def add_vm_fields(c: VMConfig, taken: set[str], max_vcpus: int) -> list[Field]:
     return [
-        Field("name", "Name", c.name, lambda t: parse_name(t, taken), help="unique on this host"),
+        _field(schema.VM, "name", c.name, lambda t: parse_name(t, taken)),
         *vm_fields(c, False, max_vcpus),
         Field("active_mb", "Active (MB)", "idle", lambda t: t,
               help="the guest's true working set; idle for an idle guest (edit the workload later)"),
