@@ -7,60 +7,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from memtui import spec
-from memtui.config import HostConfig, VMConfig, Workload
 from memtui.model import AdmissionError, F, Host, SettingError
+from tests.model_helpers import random_advanced, random_host_config, random_vm, versions
 
 TOL = 0.01
-
-versions = st.sampled_from(spec.VERSIONS)
-
-
-@st.composite
-def vm_configs(draw, i: int):
-    mem = draw(st.sampled_from([256, 512, 1024, 2048, 3000, 4096]))
-    res = draw(st.sampled_from([0, 0, mem // 4, mem // 2, mem]))
-    limit = draw(st.sampled_from([None, None, max(res, mem // 2), max(res, mem // 3), mem]))
-    zero = draw(st.integers(0, 40))
-    fam = draw(st.integers(0, 40))
-    dup = draw(st.integers(0, 100 - zero - fam))
-    wl = Workload(
-        touched_pct=draw(st.sampled_from([30, 60, 100])),
-        active_mb=draw(st.integers(0, mem)),
-        zero_pct=zero, family_pct=fam, dup_pct=min(dup, 20),
-        boot_s=draw(st.sampled_from([0, 5, 30, 90])),
-        schedule=draw(st.sampled_from([[], [(60, mem // 3), (200, mem // 10)]])),
-    )
-    return VMConfig(
-        name=f"vm{i}", memory_mb=mem, vcpus=draw(st.integers(1, 4)), reservation_mb=res,
-        limit_mb=limit, shares=draw(st.sampled_from(["low", "normal", "high", 1000, 50000])),
-        tools=draw(st.booleans()), max_balloon_mb=draw(st.sampled_from([None, 0, 200])),
-        page_sharing=draw(st.booleans()), power=draw(st.sampled_from(["on", "on", "on", "off"])),
-        content_family=draw(st.sampled_from([None, "a", "b"])), workload=wl,
-    )
-
 
 @st.composite
 def hosts(draw):
     n = draw(st.integers(1, 6))
-    vms = [draw(vm_configs(i)) for i in range(n)]
+    vms = [draw(random_vm(i)) for i in range(n)]
     version = draw(versions)
-    memory = draw(st.sampled_from([3072, 4096, 6144, 12288]))
-    adv = {
-        "Mem.IdleTax": draw(st.sampled_from([0, 50, 75, 99])),
-        "Mem.IdleTaxType": draw(st.integers(0, 1)),
-        "Mem.CtlMaxPercent": draw(st.sampled_from([0, 30, 65])),
-        "Mem.ShareScanTime": draw(st.sampled_from([10, 60])),
-        "Mem.AllocGuestLargePage": draw(st.integers(0, 1)),
-    }
-    if version != "4.0":
-        adv["Mem.MemZipMaxPct"] = draw(st.sampled_from([5, 10, 50]))
-    config = HostConfig(
-        name="prop", memory_mb=memory, system_mb=draw(st.sampled_from([300, 800])),
-        esx_version=version, mmu=draw(st.sampled_from(["hardware", "software"])),
-        swap_mb_per_s=draw(st.sampled_from([5, 100, 1000])), seed=draw(st.integers(0, 5)),
-        datastore_free_mb=draw(st.sampled_from([4000, 1_000_000])),
-    )
-    return config, adv, vms
+    config = draw(random_host_config("prop", version))
+    return config, draw(random_advanced(version)), vms
 
 
 changes = st.lists(

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 
 from memtui import paths, spec
 from memtui.config import HostConfig, Profile, VMConfig, Workload
-from memtui.labs import lab_files, load_lab
+from memtui.practice.labfile import lab_files, load_lab
 from memtui.profile import (
     ProfileError,
     dumps_profile,
