@@ -129,11 +129,14 @@ def test_bench_prints_its_tables(tmp_path):
     default = str(paths.bundled_profiles_dir() / "default.toml")
     plan = bench.Plan(sizes=(8, 64), step_s={8: 60, 64: 30}, startup=(("default", default),), startup_runs=(1,),
                       whole=(("64-VM hour", str(hour), 300, 60, False),),
-                      record=(("8 VMs, every 1m", bench.hour_profile(8), 60, 60, 2),))
+                      record=(("8 VMs, every 1m", bench.hour_profile(8), 60, 60, 2),),
+                      env=bench.subprocess_env(str(tmp_path)))
     out = io.StringIO()
     bench.report(plan, out)
     text = out.getvalue()
     assert text.startswith("machine: ")
+    assert "bytecode: cached" in text
+    assert any((tmp_path / "pycache").rglob("batch*.pyc"))  # the warm-up filled the cache
     for heading in ("start-up", "stepping", "whole runs", "writing"):
         assert heading in text
     assert "reference" in text and "fast" in text
@@ -148,3 +151,10 @@ def test_bench_quick_plan_covers_the_goals(tmp_path):
     assert [label for label, _ in plan.startup] == ["default", "bench-1024"]
     assert [w[0] for w in plan.whole] == ["64-VM hour", "1,024-VM hour"]
     assert load_profile(plan.whole[0][1]).vms and len(load_profile(plan.whole[0][1]).vms) == 64
+
+
+def test_bench_subprocesses_cache_bytecode_whatever_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    env = bench.subprocess_env(str(tmp_path))
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["PYTHONPYCACHEPREFIX"] == str(tmp_path / "pycache")
