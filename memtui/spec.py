@@ -84,6 +84,11 @@ FREE_TARGET_MARGIN = 0.30
 # 100-page working-set sample is at most 5 % of memsize), so sampling noise does not make the
 # balloons deflate and refill, which would drift free memory down into the soft state.
 RECLAIM_DEADBAND_PCT = 5.0
+# Unpublished: and only once that rise has lasted this long (one Mem.SamplePeriod, the time the
+# active estimate takes to show a new sample), so that one high sample of a small working set
+# does not deflate a balloon whose refill takes the host into soft again; a rise that lasts is
+# given back. On a host that is not overcommitted the memory is given back at once.
+RECLAIM_RELEASE_DWELL_S = 60.0
 
 # --------------------------------------------------------------------------------------------
 # Advanced settings (section 13)

@@ -268,7 +268,7 @@ class Host(AdmissionControl, Allocation, ActiveMemorySampling, PageSharing, Ball
         for name in ("large", "balloon", "swapped", "swapped_act", "zipped", "zipped_act", "act_slow",
                      "act_fast", "act_cur", "sample_acc", "sample_elapsed", "target", "balloon_tgt",
                      "swap_tgt", "swap_in_rate", "swap_out_rate", "zip_rate", "unzip_rate",
-                     "reserved_touched", "reclaim_hold", "zip_tgt", "unmet", "boot_zero"):
+                     "reserved_touched", "reclaim_hold", "release_wait", "zip_tgt", "unmet", "boot_zero"):
             getattr(self, name)[i] = 0.0
         self.res[i] = 0.0
         self.shr[i] = 0.0

@@ -9,6 +9,7 @@ in soft, compression and swapping too in hard and low; in high nothing new is ta
 band). Memory a VM has touched up to its reservation is never reclaimed.
 
 State (one per VM): `reclaim_hold` what the host goes on holding in the high state;
+`release_wait` how long the VM's target has stood clearly above what is held (in high);
 `reserved_touched` the part of the reservation the VM has touched (protected); `action` the
 ACT_* bits of what acts on the VM now; `_wanted_now` what each VM wants, this step.
 """
@@ -24,16 +25,17 @@ from memtui.model.common import ACT_LIMIT, _rowsum
 class Reclamation:
     """The coordinated goal, and one step of reclamation toward it."""
 
-    FLOAT_STATE = ("reclaim_hold", "reserved_touched")
+    FLOAT_STATE = ("reclaim_hold", "release_wait", "reserved_touched")
     INT_STATE = ("action",)
 
-    def _reclaim_goal(self) -> tuple[np.ndarray, bool]:
+    def _reclaim_goal(self, dt: float) -> tuple[np.ndarray, bool]:
         """What each VM should hold beyond its target, as balloon + compressed + swapped pages
         together (the coordinated MCTLTGT + compression goal + SWTGT), and whether the state
         reclaims. In the reclaiming states the goal is what the guest wants beyond its target; in
         the high (and clear) state nothing new is taken: the goal stays what the host set out to
         reclaim (within the hold band), and is never less than what the guest wants beyond its
-        limit."""
+        limit. What is held is given back once the VM's target has risen clearly for
+        RECLAIM_RELEASE_DWELL_S."""
         wanted = self._wanted()
         self._wanted_now = wanted
         beyond_limit = np.maximum(0.0, wanted - self.limit)
@@ -42,13 +44,22 @@ class Reclamation:
         if reclaiming:
             goal = np.maximum(beyond_target, beyond_limit)
             self.reclaim_hold = goal  # what the host finishes reclaiming, even once the state rises
+            self.release_wait = np.zeros_like(goal)
         else:
             # What the host holds it gives back only when the VM's target has risen clearly
-            # (by more than the sampling noise of the active estimate moves it): a settled host
-            # does not chase that noise. Beyond its limit a VM is reclaimed in every state.
-            band = spec.RECLAIM_DEADBAND_PCT / 100.0 * self.memsize if self.d_overcommitted else 0.0
-            self.reclaim_hold = np.where(beyond_target < self.reclaim_hold - band, beyond_target,
-                                         np.minimum(self.reclaim_hold, beyond_target + band))
+            # (by more than the sampling noise of the active estimate moves it) and stayed
+            # risen for the dwell: a settled host does not chase that noise. A host that is not
+            # overcommitted gives it back at once. Beyond its limit a VM is reclaimed in every
+            # state.
+            over = self.d_overcommitted
+            hold = self.reclaim_hold
+            band = spec.RECLAIM_DEADBAND_PCT / 100.0 * self.memsize if over else 0.0
+            rise = beyond_target < hold - band
+            wait = np.where(rise, self.release_wait + dt, 0.0)
+            release = rise & (wait >= spec.RECLAIM_RELEASE_DWELL_S - 1e-9) if over else rise
+            self.reclaim_hold = np.where(release, beyond_target,
+                                         np.where(rise, hold, np.minimum(hold, beyond_target + band)))
+            self.release_wait = np.where(release, 0.0, wait)
             goal = np.maximum(beyond_limit, self.reclaim_hold)
         # Never below the part of the reservation the VM has touched.
         goal = np.minimum(goal, np.maximum(0.0, wanted - self.reserved_touched))
@@ -68,7 +79,7 @@ class Reclamation:
         v6 = self.config.esx_version == "6.x"
         swap_states = (spec.STATE_HARD, spec.STATE_LOW)
         inflate_ok = st not in swap_states or not v6  # 6.x: no ballooning in hard and low
-        goal, reclaiming = self._reclaim_goal()
+        goal, reclaiming = self._reclaim_goal(dt)
         R = _rowsum(self.res)
         protect = np.maximum(0.0, R - self.reserved_touched)
         b_goal = self._balloon_goal(goal, can_balloon, inflate_ok)
