@@ -326,7 +326,11 @@ def _put_advanced(doc: tomlkit.TOMLDocument, advanced: dict[str, int]) -> None:
     if "host" in doc:
         if not doc["host"].as_string().endswith("\n\n"):
             table.trivia.indent = "\n"
-        doc._insert_after("host", "advanced", table)
+        at = max(i for i, (k, _) in enumerate(doc.body) if k is not None and k.key == "host") + 1
+        if at < len(doc.body):
+            doc._insert_at(at, "advanced", table)  # see _add: tomlkit has no public insert
+        else:
+            doc["advanced"] = table
     else:
         doc["advanced"] = table
 
