@@ -135,30 +135,32 @@ def advance(host, dt: float) -> None:
     """Keep the state of the step just simulated in the host's window of the last `AVERAGE_S`
     seconds (cheap: the figures are computed from it only when they are read).
 
-    The window is a new array each step (never changed in place), so a forked host can share
-    it; it is kept with the VM names it belongs to and realigned when VMs come and go."""
-    now = np.empty((1, len(_RAW), len(host.on)))
-    for j, k in enumerate(_RAW):
-        now[0, j] = getattr(host, k)
+    The window is a tuple of one array per step (`_RAW` x VMs), never changed in place, so a
+    forked host can share it; it is kept with the VM names it belongs to and realigned when VMs
+    come and go."""
+    now = np.array([getattr(host, k) for k in _RAW], dtype=float)
     prev = getattr(host, "cost_window", None)
     rev = host.revision
-    if prev is not None and prev[2] == rev and prev[1].shape[2] == now.shape[2]:
+    if prev is not None and prev[2] == rev and prev[1][-1].shape[1] == now.shape[1]:
         names, old = prev[0], prev[1]
     else:
         names = tuple(vm.name for vm in host.vms)
-        old = None
+        old = ()
         if prev is not None:
             old_names, old = prev[0], prev[1]
             if old_names != names:
                 where = {name: j for j, name in enumerate(old_names)}
-                moved = np.zeros((old.shape[0], len(_RAW), len(names)))  # "on" = 0: not counted
-                for i, name in enumerate(names):
-                    j = where.get(name)
-                    if j is not None:
-                        moved[:, :, i] = old[:, :, j]
-                old = moved
+                realigned = []
+                for step in old:
+                    moved = np.zeros((len(_RAW), len(names)))  # "on" = 0: not counted
+                    for i, name in enumerate(names):
+                        j = where.get(name)
+                        if j is not None:
+                            moved[:, i] = step[:, j]
+                    realigned.append(moved)
+                old = tuple(realigned)
     keep = max(1, int(round(AVERAGE_S / spec.STEP_S))) - 1
-    window = now if old is None or keep == 0 else np.concatenate([old[max(0, len(old) - keep):], now])
+    window = (old[max(0, len(old) - keep):] if keep else ()) + (now,)
     host.cost_window = (names, window, rev)
 
 
@@ -167,11 +169,11 @@ def averaged(host, cost: GuestCost | None = None) -> dict[str, np.ndarray]:
     c = guest_cost(host) if cost is None else cost
     out = {k: getattr(c, k) for k in AVERAGED}
     prev = getattr(host, "cost_window", None)
-    if prev is None or not len(host.vms) or prev[1].shape[2] != len(host.vms):
+    if prev is None or not len(host.vms) or prev[1][-1].shape[1] != len(host.vms):
         return out
     if prev[2] != host.revision and prev[0] != tuple(vm.name for vm in host.vms):
         return out
-    w = prev[1]
+    w = np.stack(prev[1])
     on_w = w[:, _RAW.index("on")] > 0.5
     figs = _core(*(w[:, _RAW.index(k)] for k in _RAW[:-1]), host.memsize[None, :], on_w,
                  host.config.swap_mb_per_s)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from memtui import spec
-from memtui.model.common import ACT_BALLOON, ACT_DEFLATE, _div
+from memtui.model.common import ACT_BALLOON, ACT_DEFLATE, _any, _div
 
 
 class Ballooning:
@@ -81,7 +81,7 @@ class Ballooning:
         """The guest gives x MB of pages to the balloon, chosen among its inactive pages: resident
         ones (freeing machine memory) and swapped or compressed ones (freeing swap or cache).
         Returns (pages given, resident MB freed)."""
-        if not x.any():
+        if not _any(x):
             return x, x
         priv = np.maximum(0.0, self.private)
         sw = np.maximum(0.0, self.swapped - self.swapped_act)
@@ -98,7 +98,7 @@ class Ballooning:
         """The balloon takes up to x MB of guest pages the host had swapped or compressed and
         the guest is not using (the swap slot or cache slot is freed; no machine memory moves).
         Returns the MB taken."""
-        if not x.any():
+        if not _any(x):
             return np.zeros_like(x)
         sw = np.maximum(0.0, self.swapped - self.swapped_act)
         zp = np.maximum(0.0, self.zipped - self.zipped_act)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from memtui.model.common import D, F, U, Z, _div, _rowsum
+from memtui.model.common import D, F, U, Z, _any, _div, _rowsum
 
 
 class GuestPages:
@@ -25,7 +25,7 @@ class GuestPages:
 
     def _add_resident(self, amount: np.ndarray, large: bool, mix: np.ndarray | None = None) -> None:
         """Back `amount` MB of guest pages per VM with new machine pages (unscanned)."""
-        if not amount.any():
+        if not _any(amount):
             return
         self.res += (self.mix if mix is None else mix) * amount[:, None]
         if large:

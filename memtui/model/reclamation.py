@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from memtui import spec
-from memtui.model.common import ACT_LIMIT, _rowsum
+from memtui.model.common import ACT_LIMIT, _any, _rowsum
 
 
 class Reclamation:
@@ -87,10 +87,10 @@ class Reclamation:
         limit_bit = np.where(on & (goal > 1e-6) & (self._wanted_now > self.limit + 1e-6), ACT_LIMIT, 0)
         eps = 1e-9
         if not (
-            (goal > held + eps).any()
-            or ((self.balloon > b_goal + eps) | ((held > goal + eps) & (self.balloon > eps))).any()
-            or ((b_goal > self.balloon + eps)
-                & (self.swapped + self.zipped > self.swapped_act + self.zipped_act + eps)).any()
+            _any(goal > held + eps)
+            or _any((self.balloon > b_goal + eps) | ((held > goal + eps) & (self.balloon > eps)))
+            or _any((b_goal > self.balloon + eps)
+                    & (self.swapped + self.zipped > self.swapped_act + self.zipped_act + eps))
         ):
             # Nothing can move this step: no VM short of its goal, no balloon to deflate, no
             # swapped page for a balloon to take over.
@@ -109,7 +109,7 @@ class Reclamation:
             swap_need = np.minimum(missing, np.maximum(0.0, rest_goal - self.swapped - self.zipped))
         swap_need = np.where(on, np.minimum(swap_need, np.maximum(0.0, protect)), 0.0)
         self._set_rest_targets(goal, b_goal)
-        if swap_need.any():
+        if _any(swap_need):
             budget = self._swap_and_compress(swap_need, dt, budget, act)
         # Reclamation beyond a limit is marked as such.
         act |= limit_bit

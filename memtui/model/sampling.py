@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from memtui import spec
-from memtui.model.common import _clip
+from memtui.model.common import _any, _clip
 
 
 class ActiveMemorySampling:
@@ -35,7 +35,7 @@ class ActiveMemorySampling:
         gs = 1 - (1 - spec.ACTIVE_SLOW_GAIN_PER_30S) ** (period / 30.0)
         gf = 1 - (1 - spec.ACTIVE_FAST_GAIN_PER_30S) ** (period / 30.0)
         done = on & (self.sample_elapsed >= period)
-        if done.any():
+        if _any(done):
             idx = np.nonzero(done)[0]
             p_avg = self.sample_acc[idx] / self.sample_elapsed[idx]
             hits = self.rng.binomial(spec.SAMPLE_PAGES, _clip(p_avg, 0, 1))

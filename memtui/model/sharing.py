@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from memtui import spec
-from memtui.model.common import D, F, U, Z, _clip, _div, _rowsum
+from memtui.model.common import D, F, U, Z, _any, _clip, _div, _rowsum
 
 
 class PageSharing:
@@ -50,7 +50,7 @@ class PageSharing:
             self._scan(spec.SCAN_BATCH_S * dt)
         if self.large_pages and self._tight():
             self._break_large(np.where(on, spec.LARGE_PAGE_BREAK_MB_S * dt, 0.0))
-        elif not self.large_pages and self.large.any():
+        elif not self.large_pages and _any(self.large):
             self._break_large(self.large.copy())
 
     def _derive(self) -> None:
@@ -118,7 +118,7 @@ class PageSharing:
     def _scan(self, dt: float) -> None:
         on = self.on & self.pshare
         ghz = self.advanced["Mem.ShareScanGHz"]
-        if ghz <= 0 or not on.any():
+        if ghz <= 0 or not _any(on):
             return
         rate = np.where(on, self.memsize / (self.advanced["Mem.ShareScanTime"] * 60.0), 0.0)
         if spec.version_at_least(self.config.esx_version, "5.x"):
@@ -139,7 +139,7 @@ class PageSharing:
     def _break_large(self, amount: np.ndarray) -> None:
         """Break up to `amount` MB of large pages per VM; their hashed pieces share at once."""
         b = np.minimum(amount, self.large)
-        if not b.any():
+        if not _any(b):
             return
         q = _div(b, self.large)
         moved = self.hsh * q[:, None]
@@ -159,7 +159,7 @@ class PageSharing:
         res, shr, hsh = self.res[idx], self.shr[idx], self.hsh[idx]
         cand = np.maximum(0.0, res[:, :3] - shr - hsh) + hsh
         fam_ok = (self.family >= 0) & (not self.salted)
-        if fam_ok[idx].any():
+        if _any(fam_ok[idx]):
             counts = np.bincount(self.family[on & fam_ok], minlength=max(1, len(self._families)))
             partner = fam_ok & (counts[np.where(fam_ok, self.family, 0)] >= 2)
             cand[:, F] *= partner[idx]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from memtui import spec, tables
-from memtui.model.common import ACT_BLOCKED
+from memtui.model.common import ACT_BLOCKED, _any
 
 
 class FreeMemoryStates:
@@ -93,6 +93,6 @@ class FreeMemoryStates:
 
     def _unblock(self) -> None:
         """Out of the low state, no VM stays blocked."""
-        if self.state != spec.STATE_LOW and self.blocked.any():
+        if self.state != spec.STATE_LOW and _any(self.blocked):
             self.blocked[:] = False
             self.action &= ~ACT_BLOCKED

@@ -14,6 +14,7 @@ import numpy as np
 
 from memtui import cost, spec
 from memtui.esxtop import memscreen
+from memtui.model.common import _any
 
 
 class StepContext:
@@ -67,7 +68,7 @@ class Stepping:
     def step(self) -> None:
         """Advance the host by one step (spec.STEP_S seconds)."""
         dt = spec.STEP_S
-        if len(self.vms) == 0 or not self.on.any():
+        if len(self.vms) == 0 or not _any(self.on):
             self.t += dt
             self._derive()
             memscreen.advance(self, dt)

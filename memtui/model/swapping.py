@@ -20,6 +20,7 @@ from memtui.model.common import (
     ACT_SHARE_BEFORE_SWAP,
     ACT_SWAP,
     ACT_SWAP_IN,
+    _any,
     _div,
     _rowsum,
 )
@@ -49,7 +50,7 @@ class Swapping:
     def _fault_in(self, s) -> None:
         """Faults on active pages that are compressed or swapped (blocked VMs wait)."""
         dt, n, runnable, act = s.dt, s.n, s.runnable, s.act
-        if not (self._plain or s.swin_want.any() or self.zipped_act.any()):
+        if not (self._plain or _any(s.swin_want) or _any(self.zipped_act)):
             # No swapped page to bring back and no compressed one: no fault this step.
             self.swap_in_rate = np.zeros(n)
             self.unzip_rate = np.zeros(n)
@@ -60,7 +61,7 @@ class Swapping:
         swin_total = swin_want.sum()
         swin = swin_want * min(1.0, budget_in / swin_total) if swin_total > 0 else np.zeros(n)
         back = unzip + swin
-        if back.any():
+        if _any(back):
             # Each page faulted in needs a free machine page (and room under the limit).
             room = np.minimum(s.fault_room + (unzip * (1 - spec.ZIP_RATIO)), back)
             total_back = room.sum()
@@ -88,13 +89,13 @@ class Swapping:
         dt, runnable, act, lp_new = s.dt, s.runnable, s.act, s.lp_new
         budget_out = s.budget_out
         at_limit = runnable & (np.minimum(s.limit_room, s.fault_cap) <= 1e-9) & (self.swapped_act > 1e-9)
-        if at_limit.any():
+        if _any(at_limit):
             # Where the balloon may still grow, the guest gives it a page for each one faulted
             # in (it pages its own working set out), so ballooning takes over from swapping.
             room_b = np.maximum(0.0, np.minimum(self.balloon_tgt - self.balloon,
                                                 spec.BALLOON_INFLATE_MB_S * dt - self._inflated))
             room_b = np.where(at_limit & s.can_balloon, np.minimum(room_b, self.swapped_act), 0.0)
-            if room_b.any() and budget_out > 0:
+            if _any(room_b) and budget_out > 0:
                 room_b *= min(1.0, budget_out / float(room_b.sum()))
                 got = self._take_private(np.minimum(room_b, np.maximum(0.0, self.private)))
                 self.balloon += got
@@ -104,7 +105,7 @@ class Swapping:
                 self.swap_in_rate += got / dt
                 budget_out -= float(got.sum())
                 act |= np.where(got > 0, ACT_SWAP_IN | ACT_BALLOON, 0)
-        if at_limit.any() and budget_out > 0:
+        if _any(at_limit) and budget_out > 0:
             pair = np.where(at_limit, np.minimum(self.swapped_act, np.maximum(0.0, self.private)), 0.0)
             total = float(pair.sum())
             if total > 0:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from memtui import spec
-from memtui.model.common import U, Z, _div, _rowsum
+from memtui.model.common import U, Z, _any, _div, _rowsum
 
 
 class GuestWorkload:
@@ -26,13 +26,19 @@ class GuestWorkload:
     FLOAT_STATE = ("active_true", "next_schedule_t", "boot_s", "touch_goal", "unmet", "boot_zero")
     BOOL_STATE = ("touched_once",)
 
+    # The earliest next_schedule_t of any VM (or earlier): before it, no working set changes.
+    _schedule_floor = -np.inf
+
     def _run_schedules(self) -> None:
         """Working-set schedules: the VMs whose working set changes now."""
+        if self.t < self._schedule_floor and not self._plain:
+            return
         due = np.nonzero(self.on & (self.next_schedule_t <= self.t))[0]
         for i in due:
             self._refresh_workload(int(i))
         if len(due):
             self._derive()
+        self._schedule_floor = float(self.next_schedule_t.min()) if len(self.vms) else -np.inf
 
     def _refresh_workload(self, i: int) -> None:
         """Recompute VM i's true working set and when it next changes."""
@@ -46,6 +52,7 @@ class GuestWorkload:
                 nxt = self.power_on_t[i] + at_s
                 break
         self.next_schedule_t[i] = nxt
+        self._schedule_floor = min(self._schedule_floor, nxt)
 
     def _set_active_true(self, i: int, new: float) -> None:
         old = self.active_true[i]
@@ -93,7 +100,7 @@ class GuestWorkload:
         want = np.maximum(0.0, np.maximum(fill, ws_missing))
         self.unmet = np.zeros(n)
         self._growth_beyond_mb = 0.0
-        if want.any():
+        if _any(want):
             boot_rate = self._settled("boot_rate", lambda: np.where(
                 self.boot_s > 0, _div(self.touch_goal, self.boot_s), self.touch_goal))
             # After boot the guest refills memory given back to it (page cache) only while the
@@ -119,7 +126,7 @@ class GuestWorkload:
             self._growth_beyond_mb = float((touch * (above & self.d_overcommitted)).sum())
             self.untouched -= touch
             # A booting guest's new pages follow its boot mix (zeroed at boot).
-            if first.any():
+            if _any(first):
                 self._add_resident(touch, lp_new, np.where(first[:, None], self.boot_mix, self.mix))
                 self.boot_zero += np.where(first, touch * (self.boot_mix[:, Z] - self.mix[:, Z]), 0.0)
             else:
@@ -134,11 +141,11 @@ class GuestWorkload:
         """Copy-on-write as a booted guest works: it overwrites the zero pages beyond its steady
         share (those its boot zeroed) at the rate its working set turns over; a zero page written
         leaves sharing and holds unique data."""
-        if not self.boot_zero.any():
+        if not _any(self.boot_zero):
             return
         self.boot_zero = np.minimum(self.boot_zero, self.res[:, Z])
         excess = np.where(booted, self.boot_zero, 0.0)
-        if not (excess > 0).any():
+        if not _any(excess > 0):
             return
         w = np.minimum(excess, self.active_true * dt / spec.WORKSET_TURNOVER_S)
         self.boot_zero -= w
