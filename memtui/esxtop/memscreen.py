@@ -23,11 +23,10 @@ def overcommit_level(host) -> float:
     """esxtop's memory overcommit level: the memory the powered-on VMs ask for (configured
     memory, or the limit when it is lower, plus the overhead reserved) over managed memory, minus
     1; 0 while it fits."""
-    on = host.on
     managed = host.managed_mb
     if managed <= 0:
         return 0.0
-    requested = float(((np.minimum(host.memsize, host.limit) + host.overhead) * on).sum())
+    requested = host._on_sum(np.minimum(host.memsize, host.limit) + host.overhead)
     return max(0.0, requested / managed - 1.0)
 
 

@@ -74,8 +74,8 @@ class Allocation:
             return up_to_limit
         base = np.minimum(up_to_limit, np.maximum(0.0, self.target - self.consumed))
         extra = up_to_limit - base
-        surplus = self.free_mb - self.free_target_mb - float((base * self.on).sum())
-        total = float((extra * self.on).sum())
+        surplus = self.free_mb - self.free_target_mb - self._on_sum(base)
+        total = self._on_sum(extra)
         if surplus <= 0 or total <= 0:
             return base
         return base + extra * min(1.0, surplus / total)
@@ -89,7 +89,7 @@ class Allocation:
         touched = np.maximum(touched, np.minimum(self.touch_goal * boot_frac, self.memsize))
         touched = np.maximum(touched, self.active_true)
         saved = self.shared - self.common_share
-        return np.where(self.on, np.maximum(0.0, touched - saved), 0.0)
+        return self._on_only(np.maximum(0.0, touched - saved))
 
     def _demand(self) -> np.ndarray:
         """The upper bound of a VM's target: what it wants, up to min(memsize, limit)."""

@@ -44,7 +44,7 @@ class Ballooning:
         cap = np.where(can_balloon, self.balloon_cap, 0.0)
         b_goal = np.minimum(cap, goal) if inflate_ok else np.minimum(self.balloon, goal)
         b_goal = np.where(on & self._driver_moves(can_balloon), b_goal, self.balloon)  # a booting driver holds
-        b_goal = np.where(on, b_goal, 0.0)
+        b_goal = self._on_only(b_goal)
         self.balloon_tgt = b_goal
         return b_goal
 
@@ -66,7 +66,7 @@ class Ballooning:
         room = np.where(deflate > 0, 0.0, np.maximum(0.0, b_goal - self.balloon))
         rate = np.minimum(room, spec.BALLOON_INFLATE_MB_S * dt)
         missing = np.maximum(0.0, goal - held)
-        resident = np.where(on, np.minimum(np.minimum(rate, missing), protect), 0.0)
+        resident = self._on_only(np.minimum(np.minimum(rate, missing), protect))
         freed = self._take_private(resident)
         self.balloon += freed
         convert = self._balloon_convert(np.maximum(0.0, rate - freed))

@@ -31,7 +31,6 @@ class Compression:
     def _set_rest_targets(self, goal: np.ndarray, b_goal: np.ndarray) -> None:
         """The compression goal and SWTGT: what the balloon's goal leaves of the reclamation
         goal, the compressible part to the cache (4.1+) as far as it has room."""
-        on = self.on
         rest_goal = np.maximum(0.0, goal - b_goal)
         if self.compression:
             zip_cap = self.memsize * self.advanced["Mem.MemZipMaxPct"] / 100.0 / spec.ZIP_RATIO
@@ -39,8 +38,8 @@ class Compression:
             zip_goal = np.minimum(self.zipped + more, np.maximum(self.zipped, zip_cap))
         else:
             zip_goal = self.zipped
-        self.zip_tgt = np.where(on, np.minimum(zip_goal, rest_goal), 0.0)
-        self.swap_tgt = np.where(on, np.maximum(0.0, rest_goal - self.zip_tgt), 0.0)
+        self.zip_tgt = self._on_only(np.minimum(zip_goal, rest_goal))
+        self.swap_tgt = self._on_only(np.maximum(0.0, rest_goal - self.zip_tgt))
 
     def _compress(self, rest: np.ndarray, dt: float, act: np.ndarray) -> np.ndarray:
         """Of `rest` MB of swap victims per VM, compress the compressible ones while the cache

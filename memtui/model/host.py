@@ -214,6 +214,22 @@ class Host(AdmissionControl, Allocation, ActiveMemorySampling, PageSharing, Ball
             value = self._settled_values[name] = compute()
         return value
 
+    def _all_on(self) -> bool:
+        """Every VM is powered on (kept until the settings change). Always False on the
+        reference path, which masks by power state every time."""
+        if self._plain:
+            return False
+        return self._settled("all_on", lambda: bool(self.on.all()))
+
+    def _on_only(self, x: np.ndarray) -> np.ndarray:
+        """`x` where the VM is on, 0 where it is off: np.where(on, x, 0.0), and x itself when
+        every VM is on, so callers pass a fresh array, never a state array."""
+        return x if self._all_on() else np.where(self.on, x, 0.0)
+
+    def _on_sum(self, x: np.ndarray) -> float:
+        """The sum of `x` over the VMs that are on."""
+        return float((x if self._all_on() else x * self.on).sum())
+
     def _delete_index(self, i: int) -> None:
         for name in _FLOAT_FIELDS + _INT_FIELDS + _BOOL_FIELDS + tuple(_POOLS):
             setattr(self, name, np.delete(getattr(self, name), i, axis=0))

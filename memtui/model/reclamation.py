@@ -63,7 +63,7 @@ class Reclamation:
             goal = np.maximum(beyond_limit, self.reclaim_hold)
         # Never below the part of the reservation the VM has touched.
         goal = np.minimum(goal, np.maximum(0.0, wanted - self.reserved_touched))
-        return np.where(self.on, goal, 0.0), reclaiming
+        return self._on_only(goal), reclaiming
 
     def _reclaim(self, dt: float, budget: float, can_balloon: np.ndarray, act: np.ndarray) -> float:
         """Balloon, compress and swap toward the coordinated goals; returns the swap budget left.
@@ -107,7 +107,7 @@ class Reclamation:
             swap_need = missing
         else:
             swap_need = np.minimum(missing, np.maximum(0.0, rest_goal - self.swapped - self.zipped))
-        swap_need = np.where(on, np.minimum(swap_need, np.maximum(0.0, protect)), 0.0)
+        swap_need = self._on_only(np.minimum(swap_need, np.maximum(0.0, protect)))
         self._set_rest_targets(goal, b_goal)
         if _any(swap_need):
             budget = self._swap_and_compress(swap_need, dt, budget, act)

@@ -31,7 +31,7 @@ class ActiveMemorySampling:
         divisor = self._settled("sample_divisor", lambda: np.where(self.memsize > 0, self.memsize, 1))
         p = np.where(sized, _clip(ws / divisor, 0, 1), 0.0)
         self.sample_acc += p * dt
-        self.sample_elapsed += np.where(on, dt, 0.0)
+        self.sample_elapsed += dt if self._all_on() else np.where(on, dt, 0.0)
         gs = 1 - (1 - spec.ACTIVE_SLOW_GAIN_PER_30S) ** (period / 30.0)
         gf = 1 - (1 - spec.ACTIVE_FAST_GAIN_PER_30S) ** (period / 30.0)
         done = on & (self.sample_elapsed >= period)
@@ -51,4 +51,5 @@ class ActiveMemorySampling:
 
     @property
     def active_estimate(self) -> np.ndarray:
-        return np.maximum(np.maximum(self.act_slow, self.act_fast), self.act_cur) * self.memsize * self.on
+        est = np.maximum(np.maximum(self.act_slow, self.act_fast), self.act_cur) * self.memsize
+        return est if self._all_on() else est * self.on

@@ -58,8 +58,10 @@ class PageSharing:
         on = self.on
         R = _rowsum(self.res)
         self.granted = R
-        shared_z = self.shr[:, Z] * on
-        shared_d = self.shr[:, D] * on
+        if self._all_on():
+            shared_z, shared_d = self.shr[:, Z].copy(), self.shr[:, D].copy()
+        else:
+            shared_z, shared_d = self.shr[:, Z] * on, self.shr[:, D] * on
         n = len(self.vms)
         shared_f = np.zeros(n)
         common_f_share = np.zeros(n)
@@ -94,8 +96,7 @@ class PageSharing:
         self.private = R - self.shared
         self.consumed = self.private + self.common_share
         self.zip_cache = self.zipped * spec.ZIP_RATIO
-        used = ((self.consumed + self.overhead + self.zip_cache) * on).sum()
-        self.free_mb = self.managed_mb - float(used)
+        self.free_mb = self.managed_mb - self._on_sum(self.consumed + self.overhead + self.zip_cache)
 
     def _family_groups(self):
         """VMs that share family pages, grouped by family (cached until settings change)."""

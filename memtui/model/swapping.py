@@ -41,6 +41,14 @@ class Swapping:
         out_ws = self.swapped_act + self.zipped_act
         ws_new = np.maximum(0.0, np.minimum(self.active_true, self.memsize - self.balloon)
                             - _rowsum(self.res) - self.swapped - self.zipped)
+        if not (self._plain or _any(out_ws)):
+            # No working-set page is swapped or compressed: no swap-in this step (the same
+            # figures as below, for out_ws = 0), the whole budget is for swap-out.
+            s.fault_room = np.minimum(s.fault_cap, s.limit_room * (ws_new <= 0))
+            s.swin_want = np.zeros(s.n)
+            s.budget_in = min(budget, 0.0, s.free_room)
+            s.budget_out = budget - s.budget_in
+            return
         s.fault_room = np.minimum(s.fault_cap, s.limit_room * _div(out_ws, out_ws + ws_new, 1.0))
         # Only faults that can be served need bandwidth: room under the limit and free memory.
         s.swin_want = np.where(s.runnable, np.minimum(self.swapped_act, s.fault_room), 0.0)

@@ -134,8 +134,8 @@ class GuestWorkload:
         R = _rowsum(self.res)
         self.touched_once |= on & ~booting & (R + self.swapped + self.zipped + self.balloon
                                               >= np.minimum(self.touch_goal, self.memsize) - 1e-6)
-        self.reserved_touched = np.where(on, np.maximum(self.reserved_touched,
-                                                        np.minimum(R, self.reservation)), 0.0)
+        self.reserved_touched = self._on_only(np.maximum(self.reserved_touched,
+                                                         np.minimum(R, self.reservation)))
 
     def _guest_writes(self, dt: float, booted: np.ndarray) -> None:
         """Copy-on-write as a booted guest works: it overwrites the zero pages beyond its steady
