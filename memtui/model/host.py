@@ -214,12 +214,19 @@ class Host(AdmissionControl, Allocation, ActiveMemorySampling, PageSharing, Ball
             value = self._settled_values[name] = compute()
         return value
 
+    _all_on_rev = _all_on_n = -1
+    # (revision, VMs) at which no VM was booting any more: none boots until the settings change.
+    _boots_over: tuple[int, int] | None = None
+
     def _all_on(self) -> bool:
         """Every VM is powered on (kept until the settings change). Always False on the
         reference path, which masks by power state every time."""
         if self._plain:
             return False
-        return self._settled("all_on", lambda: bool(self.on.all()))
+        if self._all_on_rev != self.revision or self._all_on_n != len(self.on):
+            self._all_on_rev, self._all_on_n = self.revision, len(self.on)
+            self._all_on_now = bool(self.on.all())
+        return self._all_on_now
 
     def _on_only(self, x: np.ndarray) -> np.ndarray:
         """`x` where the VM is on, 0 where it is off: np.where(on, x, 0.0), and x itself when

@@ -47,7 +47,7 @@ class ActiveMemorySampling:
         # The fast average with the current, unfinished period: its count so far is a lower
         # bound of the period's, so it only ever raises the estimate.
         partial = self.sample_acc / period
-        self.act_cur = np.where(partial > self.act_fast, self.act_fast + gf * (partial - self.act_fast), self.act_fast)
+        self.act_cur = self.act_fast + gf * np.maximum(partial - self.act_fast, 0.0)
 
     @property
     def active_estimate(self) -> np.ndarray:

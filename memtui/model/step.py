@@ -20,7 +20,7 @@ from memtui.model.common import _any
 class StepContext:
     """What the mechanisms of one step share."""
 
-    __slots__ = ("dt", "n", "on", "since", "booting", "lp_new", "can_balloon", "limit_room",
+    __slots__ = ("dt", "n", "on", "booting", "lp_new", "can_balloon", "limit_room",
                  "fault_cap", "free_room", "runnable", "act", "fault_room", "swin_want",
                  "budget_in", "budget_out")
 
@@ -28,10 +28,17 @@ class StepContext:
         on = host.on
         n = len(host.vms)
         self.dt, self.n, self.on = dt, n, on
-        self.since = host.t - host.power_on_t
-        self.booting = on & (self.since < host.boot_s)
         self.lp_new = host.large_pages and not host._tight()  # new memory in large pages
-        self.can_balloon = on & host.tools & ~self.booting & (host.advanced["Mem.CtlMaxPercent"] > 0)
+        if host._boots_over == (host.revision, n) and not host._plain:
+            # Every boot is over (and stays over until a power-on or a setting changes).
+            self.booting = np.zeros(n, dtype=bool)
+            self.can_balloon = host._settled("can_balloon_booted", lambda: (
+                on & host.tools & (host.advanced["Mem.CtlMaxPercent"] > 0)))
+        else:
+            self.booting = on & ((host.t - host.power_on_t) < host.boot_s)
+            if not _any(self.booting):
+                host._boots_over = (host.revision, n)
+            self.can_balloon = on & host.tools & ~self.booting & (host.advanced["Mem.CtlMaxPercent"] > 0)
         # What a VM may hold now: its limit and, while the host reclaims, its target (a VM at
         # its target gets a page only by giving up another).
         # Touches (first touches, a growing working set, refills): up to the limit; in the low

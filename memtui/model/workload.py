@@ -132,8 +132,9 @@ class GuestWorkload:
             else:
                 self._add_resident(touch, lp_new)
         R = _rowsum(self.res)
-        self.touched_once |= on & ~booting & (R + self.swapped + self.zipped + self.balloon
-                                              >= np.minimum(self.touch_goal, self.memsize) - 1e-6)
+        if self._plain or np.count_nonzero(self.touched_once) < n:
+            self.touched_once |= on & ~booting & (R + self.swapped + self.zipped + self.balloon
+                                                  >= np.minimum(self.touch_goal, self.memsize) - 1e-6)
         self.reserved_touched = self._on_only(np.maximum(self.reserved_touched,
                                                          np.minimum(R, self.reservation)))
 
