@@ -26,7 +26,8 @@ def overcommit_level(host) -> float:
     managed = host.managed_mb
     if managed <= 0:
         return 0.0
-    requested = host._settled("requested_mb", lambda: host._on_sum(np.minimum(host.memsize, host.limit) + host.overhead))
+    requested = host._settled("requested_mb", lambda: host._on_sum(
+        np.minimum(host.memsize, host.limit) + host.overhead))
     return max(0.0, requested / managed - 1.0)
 
 
