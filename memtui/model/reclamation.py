@@ -55,11 +55,16 @@ class Reclamation:
             hold = self.reclaim_hold
             band = spec.RECLAIM_DEADBAND_PCT / 100.0 * self.memsize if over else 0.0
             rise = beyond_target < hold - band
-            wait = np.where(rise, self.release_wait + dt, 0.0)
-            release = rise & (wait >= spec.RECLAIM_RELEASE_DWELL_S - 1e-9) if over else rise
-            self.reclaim_hold = np.where(release, beyond_target,
-                                         np.where(rise, hold, np.minimum(hold, beyond_target + band)))
-            self.release_wait = np.where(release, 0.0, wait)
+            if not (self._plain or _any(rise)):
+                # No target above what is held: the same figures as below, with nothing rising.
+                self.reclaim_hold = np.minimum(hold, beyond_target + band)
+                self.release_wait = np.zeros(len(hold))
+            else:
+                wait = np.where(rise, self.release_wait + dt, 0.0)
+                release = rise & (wait >= spec.RECLAIM_RELEASE_DWELL_S - 1e-9) if over else rise
+                self.reclaim_hold = np.where(release, beyond_target,
+                                             np.where(rise, hold, np.minimum(hold, beyond_target + band)))
+                self.release_wait = np.where(release, 0.0, wait)
             goal = np.maximum(beyond_limit, self.reclaim_hold)
         # Never below the part of the reservation the VM has touched.
         goal = np.minimum(goal, np.maximum(0.0, wanted - self.reserved_touched))
