@@ -72,14 +72,21 @@ class PageSharing:
             # are the second-largest v (what the two largest hold in common).
             members, famv, order_key, ends, counts, last, second, has_second = groups
             vals = self.shr[members, F]
-            sorted_vals = vals[np.lexsort((vals, order_key))]
-            top1 = sorted_vals[last]
-            top2 = np.where(has_second, sorted_vals[second], 0.0)
-            other = np.where(vals < top1[famv], top1[famv], top2[famv])
-            sf = np.minimum(vals, other)
-            total = np.bincount(famv, weights=sf, minlength=len(counts))
-            shared_f[members] = sf
-            common_f_share[members] = top2[famv] * _div(sf, total[famv])
+            kept = self._family_figures
+            if (not self._plain and kept is not None and kept[0] is groups
+                    and np.count_nonzero(kept[1] != vals) == 0):
+                # No VM's family pages changed since the last time: the same figures.
+                shared_f, common_f_share = kept[2].copy(), kept[3].copy()
+            else:
+                sorted_vals = vals[np.lexsort((vals, order_key))]
+                top1 = sorted_vals[last]
+                top2 = np.where(has_second, sorted_vals[second], 0.0)
+                other = np.where(vals < top1[famv], top1[famv], top2[famv])
+                sf = np.minimum(vals, other)
+                total = np.bincount(famv, weights=sf, minlength=len(counts))
+                shared_f[members] = sf
+                common_f_share[members] = top2[famv] * _div(sf, total[famv])
+                self._family_figures = (groups, vals, shared_f.copy(), common_f_share.copy())
         zero_total = shared_z.sum()
         if self.salted:
             common_z_share = np.where(shared_z > 0, spec.PAGE_MB, 0.0)
@@ -97,6 +104,10 @@ class PageSharing:
         self.consumed = self.private + self.common_share
         self.zip_cache = self.zipped * spec.ZIP_RATIO
         self.free_mb = self.managed_mb - self._on_sum(self.consumed + self.overhead + self.zip_cache)
+
+    # (groups, the family pages they were computed from, shared_f, common_f_share), for the
+    # fast path: kept while no VM's family pages change.
+    _family_figures = None
 
     def _family_groups(self):
         """VMs that share family pages, grouped by family (cached until settings change)."""
