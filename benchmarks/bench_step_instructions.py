@@ -32,7 +32,7 @@ host.run(int(sys.argv[3]))
 
 
 def instructions(tree: Path | None, profile: str, warm: int, seconds: int, workdir: str) -> int:
-    env = dict(os.environ)
+    env = dict(os.environ, PYTHONHASHSEED="0")  # the same string hashes, run after run
     if tree is not None:
         env["PYTHONPATH"] = str(tree)
     out = os.path.join(workdir, "callgrind.out")

@@ -70,7 +70,8 @@ class Reclamation:
         goal = np.minimum(goal, np.maximum(0.0, wanted - self.reserved_touched))
         return self._on_only(goal), reclaiming
 
-    def _reclaim(self, dt: float, budget: float, can_balloon: np.ndarray, act: np.ndarray) -> float:
+    def _reclaim(self, dt: float, budget: float, can_balloon: np.ndarray, act: np.ndarray,
+                 granted: np.ndarray | None = None) -> float:
         """Balloon, compress and swap toward the coordinated goals; returns the swap budget left.
 
         Each step moves a VM's reclaimed pages (balloon + compressed + swapped) toward its goal
@@ -85,7 +86,7 @@ class Reclamation:
         swap_states = (spec.STATE_HARD, spec.STATE_LOW)
         inflate_ok = st not in swap_states or not v6  # 6.x: no ballooning in hard and low
         goal, reclaiming = self._reclaim_goal(dt)
-        R = _rowsum(self.res)
+        R = granted if granted is not None and not self._plain else _rowsum(self.res)
         protect = np.maximum(0.0, R - self.reserved_touched)
         b_goal = self._balloon_goal(goal, can_balloon, inflate_ok)
         held = self.balloon + self.swapped + self.zipped

@@ -21,7 +21,7 @@ class StepContext:
     """What the mechanisms of one step share."""
 
     __slots__ = ("dt", "n", "on", "booting", "lp_new", "can_balloon", "limit_room",
-                 "fault_cap", "free_room", "runnable", "act", "fault_room", "swin_want",
+                 "fault_cap", "free_room", "runnable", "act", "fault_room", "swin_want", "granted",
                  "budget_in", "budget_out")
 
     def __init__(self, host, dt: float):
@@ -92,7 +92,7 @@ class Stepping:
         # 1. Targets (on the balance period and on the triggers), and reclamation toward them.
         if self._rebalance or self.t - self._last_balance_t >= self.advanced["Mem.BalancePeriod"]:
             self._compute_targets()  # allocation
-        s.budget_out = self._reclaim(dt, s.budget_out, s.can_balloon, s.act)  # reclamation
+        s.budget_out = self._reclaim(dt, s.budget_out, s.can_balloon, s.act, s.granted)  # reclamation
 
         # 2. Faults on active pages that are compressed or swapped; thrashing at a limit.
         self._fault_in(s)  # swapping, compression

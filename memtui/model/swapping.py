@@ -39,8 +39,9 @@ class Swapping:
         # are faults on swapped or compressed pages and first touches, in proportion: the room
         # under the limit is shared between them.
         out_ws = self.swapped_act + self.zipped_act
+        s.granted = _rowsum(self.res)  # resident pages, unchanged until reclamation moves them
         ws_new = np.maximum(0.0, np.minimum(self.active_true, self.memsize - self.balloon)
-                            - _rowsum(self.res) - self.swapped - self.zipped)
+                            - s.granted - self.swapped - self.zipped)
         if not (self._plain or _any(out_ws)):
             # No working-set page is swapped or compressed: no swap-in this step (the same
             # figures as below, for out_ws = 0), the whole budget is for swap-out.

@@ -94,7 +94,8 @@ class GuestWorkload:
         # Ballooned pages count as touched: the guest refills pages the balloon gave back, not
         # pages it gave to the balloon; but its working set must be in memory it has.
         boot_frac = self._boot_fraction()
-        data = _rowsum(self.res) + self.swapped + self.zipped
+        R = _rowsum(self.res)
+        data = R + self.swapped + self.zipped
         fill = np.minimum(self.touch_goal * boot_frac, self.memsize) - data - self.balloon
         ws_missing = np.minimum(self.active_true, self.memsize - self.balloon) - data
         want = np.maximum(0.0, np.maximum(fill, ws_missing))
@@ -131,7 +132,9 @@ class GuestWorkload:
                 self.boot_zero += np.where(first, touch * (self.boot_mix[:, Z] - self.mix[:, Z]), 0.0)
             else:
                 self._add_resident(touch, lp_new)
-        R = _rowsum(self.res)
+            R = _rowsum(self.res)
+        elif self._plain:
+            R = _rowsum(self.res)
         if self._plain or np.count_nonzero(self.touched_once) < n:
             self.touched_once |= on & ~booting & (R + self.swapped + self.zipped + self.balloon
                                                   >= np.minimum(self.touch_goal, self.memsize) - 1e-6)
