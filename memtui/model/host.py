@@ -220,7 +220,9 @@ class Host(AdmissionControl, Allocation, ActiveMemorySampling, PageSharing, Ball
 
     def _all_on(self) -> bool:
         """Every VM is powered on (kept until the settings change). Always False on the
-        reference path, which masks by power state every time."""
+        reference path, which masks by power state every time. Kept by the same key as
+        `_settled`, but in plain attributes: it is asked a dozen times a step, and `_settled`'s
+        dictionary and closure cost more than the masking it saves."""
         if self._plain:
             return False
         if self._all_on_rev != self.revision or self._all_on_n != len(self.on):
