@@ -5,6 +5,8 @@ fields that get the keys typed into them, dialogs that say what Enter does, noth
 
 from __future__ import annotations
 
+import re
+
 from textual import events
 
 from memtui import paths
@@ -312,7 +314,8 @@ async def test_nothing_is_cut_at_80_columns():
         app.main.update_status()
         await settle(pilot)
         status = screen_text(app).splitlines()[0]
-        assert "…" not in status and status.rstrip().endswith("30:00 left")
+        # the clock runs while the screen settles, so the minutes left may have moved on
+        assert "…" not in status and re.search(r"lab swap-storm \d\d:\d\d left$", status.rstrip())
 
 
 def test_host_header_fits_80_columns_on_a_1_tb_host():
