@@ -35,10 +35,23 @@ except ImportError:  # numpy 1.x
     from numpy.core.umath import clip as _clip  # noqa: F401
 
 
+# numpy's own count_nonzero (what np.count_nonzero calls for a whole array), without the
+# Python wrapper around it: a third of the call's cost on the short arrays of a host.
+try:
+    from numpy._core._multiarray_umath import count_nonzero as _count_nonzero
+except ImportError:  # numpy 1.x
+    from numpy.core._multiarray_umath import count_nonzero as _count_nonzero
+
+
 def _any(a: np.ndarray) -> bool:
-    """Whether any element of `a` is true (nonzero): a.any(), at a third of its cost on the
+    """Whether any element of `a` is true (nonzero): a.any(), at a tenth of its cost on the
     short arrays of a host."""
-    return np.count_nonzero(a) > 0
+    return _count_nonzero(a) > 0
+
+
+def _all(a: np.ndarray) -> bool:
+    """Whether every element of `a` is true (nonzero): a.all(), as cheaply as `_any`."""
+    return _count_nonzero(a) == a.size
 
 
 def _rowsum(a: np.ndarray) -> np.ndarray:

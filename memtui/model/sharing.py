@@ -74,7 +74,7 @@ class PageSharing:
             vals = self.shr[members, F]
             kept = self._family_figures
             if (not self._plain and kept is not None and kept[0] is groups
-                    and np.count_nonzero(kept[1] != vals) == 0):
+                    and not _any(kept[1] != vals)):
                 # No VM's family pages changed since the last time: the same figures.
                 shared_f, common_f_share = kept[2].copy(), kept[3].copy()
             else:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from memtui import spec
-from memtui.model.common import U, Z, _any, _div, _rowsum
+from memtui.model.common import U, Z, _all, _any, _div, _rowsum
 
 
 class GuestWorkload:
@@ -79,7 +79,7 @@ class GuestWorkload:
     def _boot_fraction(self):
         """Of its touched share, what each VM means to have touched by now: all of it once it
         has touched it once, else the share of its boot gone by."""
-        if not self._plain and self.touched_once.all():
+        if not self._plain and _all(self.touched_once):
             return 1.0  # every VM has: the same figures as an array of ones
         since = self.t - self.power_on_t
         return np.where(self.touched_once, 1.0, np.minimum(_div(since, self.boot_s, 1.0), 1.0))
@@ -135,7 +135,7 @@ class GuestWorkload:
             R = _rowsum(self.res)
         elif self._plain:
             R = _rowsum(self.res)
-        if self._plain or np.count_nonzero(self.touched_once) < n:
+        if self._plain or not _all(self.touched_once):
             self.touched_once |= on & ~booting & (R + self.swapped + self.zipped + self.balloon
                                                   >= np.minimum(self.touch_goal, self.memsize) - 1e-6)
         self.reserved_touched = self._on_only(np.maximum(self.reserved_touched,
