@@ -85,8 +85,7 @@ class Allocation:
         touched (including ballooned, swapped and compressed pages), or, once it has touched
         its share of memory, that share; minus its sharing saving."""
         touched = self.memsize - self.untouched
-        boot_frac = self._boot_fraction()
-        touched = np.maximum(touched, np.minimum(self.touch_goal * boot_frac, self.memsize))
+        touched = np.maximum(touched, self._touch_goal_now())
         touched = np.maximum(touched, self.active_true)
         saved = self.shared - self.common_share
         return self._on_only(np.maximum(0.0, touched - saved))

@@ -28,12 +28,18 @@ class Compression:
     def compression(self) -> bool:
         return spec.version_at_least(self.config.esx_version, "4.1") and self.advanced["Mem.MemZipEnable"] == 1
 
+    def _zip_cap(self) -> np.ndarray:
+        """MB of guest pages each VM's compression cache can hold (Mem.MemZipMaxPct of its
+        memory, at ZIP_RATIO); shared, never changed in place."""
+        return self._settled("zip_cap", lambda: (
+            self.memsize * self.advanced["Mem.MemZipMaxPct"] / 100.0 / spec.ZIP_RATIO))
+
     def _set_rest_targets(self, goal: np.ndarray, b_goal: np.ndarray) -> None:
         """The compression goal and SWTGT: what the balloon's goal leaves of the reclamation
         goal, the compressible part to the cache (4.1+) as far as it has room."""
         rest_goal = np.maximum(0.0, goal - b_goal)
-        if self.compression:
-            zip_cap = self.memsize * self.advanced["Mem.MemZipMaxPct"] / 100.0 / spec.ZIP_RATIO
+        if self._settled("compression", lambda: self.compression):
+            zip_cap = self._zip_cap()
             more = self.compressible * np.maximum(0.0, rest_goal - self.swapped - self.zipped)
             zip_goal = np.minimum(self.zipped + more, np.maximum(self.zipped, zip_cap))
         else:
@@ -45,7 +51,7 @@ class Compression:
         """Of `rest` MB of swap victims per VM, compress the compressible ones while the cache
         has room; returns the victims left to swap (fewer when the compressor is the
         bottleneck this step)."""
-        room = np.maximum(0.0, self.memsize * self.advanced["Mem.MemZipMaxPct"] / 100.0 / spec.ZIP_RATIO - self.zipped)
+        room = np.maximum(0.0, self._zip_cap() - self.zipped)
         # Of the victims, the compressible ones go to the cache while it has room; when
         # the compressor is the bottleneck, fewer victims are taken this step.
         c = self.compressible

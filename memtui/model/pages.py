@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from memtui.model.common import D, F, U, Z, _any, _div, _rowsum
+from memtui.model.common import D, F, U, Z, _any, _div, _rows, _rowsum
 
 
 class GuestPages:
@@ -42,7 +42,7 @@ class GuestPages:
         idx = np.nonzero(x > 0)[0]
         if len(idx) == 0:
             return out
-        res, shr, hsh = self.res[idx], self.shr[idx], self.hsh[idx]
+        res, shr, hsh = _rows(self.res, idx), _rows(self.shr, idx), _rows(self.hsh, idx)
         shared_c = np.zeros_like(res)
         shared_c[:, Z] = shr[:, Z]
         shared_c[:, F] = np.minimum(self.shared_fam[idx], shr[:, F])

@@ -15,7 +15,19 @@ from __future__ import annotations
 import numpy as np
 
 from memtui import spec
-from memtui.model.common import _any, _clip
+from memtui.model.common import _all, _any, _clip
+
+
+def _gains(period: float) -> tuple[float, float]:
+    """The slow and fast averages' gains per sample of `period` seconds."""
+    gains = _GAINS.get(period)
+    if gains is None:
+        gains = _GAINS[period] = (1 - (1 - spec.ACTIVE_SLOW_GAIN_PER_30S) ** (period / 30.0),
+                                  1 - (1 - spec.ACTIVE_FAST_GAIN_PER_30S) ** (period / 30.0))
+    return gains
+
+
+_GAINS: dict[float, tuple[float, float]] = {}
 
 
 class ActiveMemorySampling:
@@ -29,12 +41,15 @@ class ActiveMemorySampling:
         ws = np.minimum(self.active_true, self.memsize - self.balloon)
         sized = self._settled("sampled", lambda: on & (self.memsize > 0))
         divisor = self._settled("sample_divisor", lambda: np.where(self.memsize > 0, self.memsize, 1))
-        p = np.where(sized, _clip(ws / divisor, 0, 1), 0.0)
+        all_on = self._all_on()
+        if all_on and self._settled("all_sampled", lambda: _all(sized)):
+            p = _clip(ws / divisor, 0, 1)  # every VM sampled: np.where(sized, ...) is the same
+        else:
+            p = np.where(sized, _clip(ws / divisor, 0, 1), 0.0)
         self.sample_acc += p * dt
-        self.sample_elapsed += dt if self._all_on() else np.where(on, dt, 0.0)
-        gs = 1 - (1 - spec.ACTIVE_SLOW_GAIN_PER_30S) ** (period / 30.0)
-        gf = 1 - (1 - spec.ACTIVE_FAST_GAIN_PER_30S) ** (period / 30.0)
-        done = on & (self.sample_elapsed >= period)
+        self.sample_elapsed += dt if all_on else np.where(on, dt, 0.0)
+        gs, gf = _gains(period)
+        done = (self.sample_elapsed >= period) if all_on else on & (self.sample_elapsed >= period)
         if _any(done):
             idx = np.nonzero(done)[0]
             p_avg = self.sample_acc[idx] / self.sample_elapsed[idx]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from memtui import spec
-from memtui.model.common import D, F, U, Z, _any, _clip, _div, _rowsum
+from memtui.model.common import D, F, U, Z, _any, _clip, _div, _rows, _rowsum
 
 
 class PageSharing:
@@ -168,7 +168,7 @@ class PageSharing:
         idx = np.nonzero((x > 0) & on)[0]
         if len(idx) == 0:
             return out
-        res, shr, hsh = self.res[idx], self.shr[idx], self.hsh[idx]
+        res, shr, hsh = _rows(self.res, idx), _rows(self.shr, idx), _rows(self.hsh, idx)
         cand = np.maximum(0.0, res[:, :3] - shr - hsh) + hsh
         fam_ok = (self.family >= 0) & (not self.salted)
         if _any(fam_ok[idx]):

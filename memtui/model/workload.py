@@ -84,6 +84,14 @@ class GuestWorkload:
         since = self.t - self.power_on_t
         return np.where(self.touched_once, 1.0, np.minimum(_div(since, self.boot_s, 1.0), 1.0))
 
+    def _touch_goal_now(self) -> np.ndarray:
+        """What each VM means to have touched by now, up to its memory size (shared: callers
+        never change it in place)."""
+        boot_frac = self._boot_fraction()
+        if type(boot_frac) is float:  # every VM has touched its share once
+            return self._settled("touch_goal_cap", lambda: np.minimum(self.touch_goal, self.memsize))
+        return np.minimum(self.touch_goal * boot_frac, self.memsize)
+
     def _guest_touch(self, s) -> None:
         """The guest touches memory: during boot up to its touched share, afterwards it refills
         memory the balloon gave back, and it always touches its working set."""
@@ -93,10 +101,10 @@ class GuestWorkload:
         # goes on at the boot rate.
         # Ballooned pages count as touched: the guest refills pages the balloon gave back, not
         # pages it gave to the balloon; but its working set must be in memory it has.
-        boot_frac = self._boot_fraction()
+        goal_now = self._touch_goal_now()
         R = _rowsum(self.res)
         data = R + self.swapped + self.zipped
-        fill = np.minimum(self.touch_goal * boot_frac, self.memsize) - data - self.balloon
+        fill = goal_now - data - self.balloon
         ws_missing = np.minimum(self.active_true, self.memsize - self.balloon) - data
         want = np.maximum(0.0, np.maximum(fill, ws_missing))
         self.unmet = np.zeros(n)
@@ -110,12 +118,21 @@ class GuestWorkload:
                 refill = np.minimum(spec.GUEST_RETOUCH_MB_S, np.maximum(0.0, self.target - self.consumed))
             else:
                 refill = np.full(n, spec.GUEST_RETOUCH_MB_S)
-            first = booting | ~self.touched_once
-            rate = np.where(first, np.maximum(boot_rate, spec.GUEST_RETOUCH_MB_S), refill) * dt
+            if self._plain or not (self._boots_over == (self.revision, n) and _all(self.touched_once)):
+                first = booting | ~self.touched_once
+                rate = np.where(first, np.maximum(boot_rate, spec.GUEST_RETOUCH_MB_S), refill) * dt
+            else:
+                # Every guest has booted and touched its share once: none touches at the boot
+                # rate (the same figures as np.where(first, ..., refill) with first all false).
+                first = None
+                rate = refill * dt
             # A growing working set is touched as fast as the guest allocates.
             need_ws = np.minimum(np.maximum(0.0, ws_missing), spec.GUEST_TOUCH_MB_S * dt)
             want = np.minimum(want, np.maximum(rate, need_ws))
-            want = np.where(runnable, np.minimum(want, self.untouched), 0.0)
+            if self._plain or not _all(runnable):
+                want = np.where(runnable, np.minimum(want, self.untouched), 0.0)
+            else:
+                want = np.minimum(want, self.untouched)
             # Up to the limit only: beyond it the host reclaims the VM's pages (balloon, then
             # compression and swap, toward its goal) and the guest touches the room made.
             touch = np.minimum(want, limit_room)
@@ -123,11 +140,12 @@ class GuestWorkload:
             if tot > free_room and tot > 0:
                 touch *= free_room / tot
             self.unmet = want - touch
-            above = self.consumed >= self.target - 1e-6
-            self._growth_beyond_mb = float((touch * (above & self.d_overcommitted)).sum())
+            if self.d_overcommitted or self._plain:
+                above = self.consumed >= self.target - 1e-6
+                self._growth_beyond_mb = float((touch * (above & self.d_overcommitted)).sum())
             self.untouched -= touch
             # A booting guest's new pages follow its boot mix (zeroed at boot).
-            if _any(first):
+            if first is not None and _any(first):
                 self._add_resident(touch, lp_new, np.where(first[:, None], self.boot_mix, self.mix))
                 self.boot_zero += np.where(first, touch * (self.boot_mix[:, Z] - self.mix[:, Z]), 0.0)
             else:
