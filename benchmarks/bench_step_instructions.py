@@ -34,12 +34,14 @@ host.run(int(sys.argv[3]))
 def instructions(tree: Path | None, profile: str, warm: int, seconds: int, workdir: str) -> int:
     env = dict(os.environ, PYTHONHASHSEED="0")  # the same string hashes, run after run
     if tree is not None:
-        env["PYTHONPATH"] = str(tree)
+        env["PYTHONPATH"] = str(tree.resolve())
     out = os.path.join(workdir, "callgrind.out")
+    # Run in the empty work folder: `python -c` puts the working folder first on sys.path, so a
+    # memtui checkout there would be measured instead of `tree`.
     proc = subprocess.run(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-c",
          _CHILD, profile, str(warm), str(seconds)],
-        env=env, capture_output=True, text=True, check=False)
+        env=env, cwd=workdir, capture_output=True, text=True, check=False)
     found = re.search(r"Collected : (\d+)", proc.stderr)
     if proc.returncode != 0 or found is None:
         raise SystemExit(f"callgrind run failed ({tree or 'this memtui'}):\n{proc.stderr[-2000:]}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from memtui import spec
-from memtui.model.common import ACT_BALLOON, ACT_DEFLATE, _any, _div
+from memtui.model.common import ACT_BALLOON, ACT_DEFLATE, _all, _any, _div
 
 
 class Ballooning:
@@ -41,6 +41,11 @@ class Ballooning:
         """The balloon target (MCTLTGT): the reclamation goal up to the cap while the driver
         runs and may inflate; a booting driver holds what it has."""
         on = self.on
+        if not self._plain and self._all_on() and _all(can_balloon):
+            # Every driver runs: the same figures as below with can_balloon and on all true.
+            b_goal = np.minimum(self.balloon_cap, goal) if inflate_ok else np.minimum(self.balloon, goal)
+            self.balloon_tgt = b_goal
+            return b_goal
         cap = np.where(can_balloon, self.balloon_cap, 0.0)
         b_goal = np.minimum(cap, goal) if inflate_ok else np.minimum(self.balloon, goal)
         b_goal = np.where(on & self._driver_moves(can_balloon), b_goal, self.balloon)  # a booting driver holds
